@@ -1,0 +1,55 @@
+/**
+ * The one way out to the network, for Graph calls and for MSAL alike: Node's global `fetch` with an
+ * undici 7 dispatcher that carries proxy, TLS and timeout settings. Global `fetch` (rather than
+ * `undici.request`) keeps every request visible to msw in unit tests.
+ */
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type { Logger } from '../engine/types.js';
+
+export interface TransportOptions {
+  /** Route through HTTP(S)_PROXY, honouring NO_PROXY. */
+  proxy: boolean;
+  /** Turn TLS verification off (the `insecure` parameter). */
+  insecure: boolean;
+  /** Extra CA certificates (PEM) trusted besides the system ones. */
+  caCertificate?: string | undefined;
+  connectTimeoutMs?: number;
+  /** Time allowed until response headers arrive. */
+  headersTimeoutMs?: number;
+  /** Time allowed between two chunks of a response body. */
+  bodyTimeoutMs?: number;
+}
+
+export type HttpFetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+export const DEFAULT_TIMEOUTS = { connectTimeoutMs: 10_000, headersTimeoutMs: 60_000, bodyTimeoutMs: 60_000 } as const;
+
+export function createDispatcher(options: TransportOptions, log?: Logger): Dispatcher {
+  const tls = {
+    rejectUnauthorized: !options.insecure,
+    // `ca` replaces Node's default list, so the system roots are passed along with the extra ones.
+    ...(options.caCertificate ? { ca: [...rootCertificates, options.caCertificate] } : {}),
+  };
+  if (options.insecure) {
+    log?.warn('TLS certificate verification is off (insecure=true); use it only for testing.');
+  }
+  const timeouts = {
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectTimeoutMs,
+    headersTimeout: options.headersTimeoutMs ?? DEFAULT_TIMEOUTS.headersTimeoutMs,
+    bodyTimeout: options.bodyTimeoutMs ?? DEFAULT_TIMEOUTS.bodyTimeoutMs,
+  };
+  if (options.proxy) {
+    return new EnvHttpProxyAgent({ ...timeouts, connect: tls, requestTls: tls });
+  }
+  return new Agent({ ...timeouts, connect: tls });
+}
+
+export function createHttpFetch(options: TransportOptions, log?: Logger): HttpFetch {
+  const dispatcher = createDispatcher(options, log);
+  return (url, init) => {
+    // The global RequestInit type knows Node's bundled undici, not undici 7; the runtime accepts both.
+    const withDispatcher: Omit<RequestInit, 'dispatcher'> & { dispatcher: unknown } = { ...init, dispatcher };
+    return fetch(url, withDispatcher as RequestInit);
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The entry an engine calls: `main(command, params, args, engine)`. It parses params and args, looks the
+ * command up in one table, and always resolves: to a result, or to an error a person can act on. It never
+ * throws, the way an XSIAM engine expects `return_results` / `return_error`.
+ */
+import { authReset } from './commands/auth-reset.js';
+import { authTest } from './commands/auth-test.js';
+import { fetchEvents } from './commands/fetch-events.js';
+import { generateLoginUrl } from './commands/generate-login-url.js';
+import { getEvents } from './commands/get-events.js';
+import { testModule } from './commands/test-module.js';
+import type { CommandHandler } from './commands/types.js';
+import { defaultEngine } from './engine/default.js';
+import type { CommandOutcome, Engine } from './engine/types.js';
+import { IntegrationError, isIntegrationError } from './errors.js';
+import { parseArgs } from './input/args.js';
+import { parseParams } from './input/params.js';
+
+export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
+  'test-module': testModule,
+  'fetch-events': fetchEvents,
+  'o365-message-trace-generate-login-url': generateLoginUrl,
+  'o365-message-trace-auth-test': authTest,
+  'o365-message-trace-auth-reset': authReset,
+  'o365-message-trace-get-events': getEvents,
+};
+
+export const COMMAND_NAMES = Object.keys(COMMANDS);
+
+export async function main(
+  command: string,
+  params: Record<string, unknown>,
+  args: Record<string, unknown> = {},
+  engine?: Engine,
+): Promise<CommandOutcome> {
+  let log: Engine['log'] | undefined = engine?.log;
+  try {
+    const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (handler === undefined) {
+      throw new IntegrationError(
+        'unknown_command',
+        `Unknown command '${command}'. Known commands: ${COMMAND_NAMES.join(', ')}.`,
+      );
+    }
+    // Input is checked before any state is opened, so bad input never touches state.
+    const parsedParams = parseParams(params);
+    const parsedArgs = parseArgs(command, args);
+    const activeEngine = engine ?? (await defaultEngine());
+    log = activeEngine.log;
+    return await handler({ params: parsedParams, args: parsedArgs, engine: activeEngine });
+  } catch (error) {
+    if (isIntegrationError(error)) {
+      log?.error(`${command} failed`, { code: error.code, message: error.fullMessage });
+      return { error: { code: error.code, message: error.fullMessage } };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    log?.error(`${command} failed unexpectedly`, { message });
+    return { error: { code: 'internal', message: `${command} failed unexpectedly: ${message}` } };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Loads integration.yml, the one description of parameters, commands, arguments and outputs. The parsers
+ * in params.ts and args.ts take names, types, defaults and predefined values from here, so the YAML a
+ * person reads in the engine and the rules the code applies cannot drift apart.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import * as z from 'zod';
+
+const parameterSchema = z.looseObject({
+  name: z.string().min(1),
+  type: z.number().int(),
+  display: z.string().optional(),
+  displaypassword: z.string().optional(),
+  defaultvalue: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  required: z.boolean().optional(),
+  section: z.enum(['Connect', 'Collect', 'Optimize']).optional(),
+  advanced: z.boolean().optional(),
+  hiddenusername: z.boolean().optional(),
+  additionalinfo: z.string().optional(),
+  options: z.array(z.string()).optional(),
+});
+
+const argumentSchema = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().min(1),
+  required: z.boolean().optional(),
+  defaultValue: z.string().optional(),
+  auto: z.literal('PREDEFINED').optional(),
+  predefined: z.array(z.string()).optional(),
+  isArray: z.boolean().optional(),
+});
+
+const outputSchema = z.looseObject({
+  contextPath: z.string().min(1),
+  description: z.string().min(1),
+  type: z.string().optional(),
+});
+
+const commandSchema = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().min(1),
+  arguments: z.array(argumentSchema).default([]),
+  outputs: z.array(outputSchema).default([]),
+});
+
+const manifestSchema = z.looseObject({
+  commonfields: z.looseObject({ id: z.string(), version: z.number() }),
+  name: z.string(),
+  display: z.string(),
+  category: z.string(),
+  description: z.string(),
+  configuration: z.array(parameterSchema),
+  script: z.looseObject({
+    isfetchevents: z.boolean().optional(),
+    commands: z.array(commandSchema),
+  }),
+});
+
+export type ManifestParameter = z.infer<typeof parameterSchema>;
+export type ManifestArgument = z.infer<typeof argumentSchema>;
+export type ManifestCommand = z.infer<typeof commandSchema>;
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Parameter type codes of the XSOAR/XSIAM integration schema that this integration uses. */
+export const ParamType = {
+  shortText: 0,
+  number: 1,
+  checkbox: 8,
+  credentials: 9,
+  longText: 12,
+  encryptedLongText: 14,
+  interval: 19,
+} as const;
+
+/** Commands every event collector has without listing them under `script.commands`. */
+export const PLATFORM_COMMANDS = ['test-module', 'fetch-events'] as const;
+
+export const MANIFEST_PATH = new URL('../integration.yml', import.meta.url);
+
+export function parseManifest(yamlText: string): Manifest {
+  const result = manifestSchema.safeParse(parseYaml(yamlText));
+  if (!result.success) {
+    throw new Error(`integration.yml does not match the integration schema:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+let cached: Manifest | undefined;
+
+export function loadManifest(): Manifest {
+  cached ??= parseManifest(readFileSync(MANIFEST_PATH, 'utf8'));
+  return cached;
+}
+
+export function findCommand(manifest: Manifest, name: string): ManifestCommand | undefined {
+  return manifest.script.commands.find((command) => command.name === name);
+}
