@@ -1,19 +1,146 @@
+/**
+ * The one token provider: picks the method from the params (select.ts), checks the credential before any
+ * request, and hides MSAL behind `getAccessToken`. Every failure leaves as an IntegrationError (errors.ts).
+ */
+import type { ConfidentialClientApplication } from '@azure/msal-node';
 import type { Engine } from '../engine/types.js';
-import { IntegrationError } from '../errors.js';
 import type { HttpFetch } from '../http/transport.js';
 import type { IntegrationParams } from '../input/params.js';
-import type { TokenProvider } from './types.js';
+import {
+  type AcquiredToken,
+  acquireByAuthCode,
+  acquireByClientCredential,
+  cachedFor,
+  createConfidentialApp,
+} from './confidential.js';
+import { type AuthErrorContext, type AuthPhase, mapAuthError } from './errors.js';
+import { createManagedIdentitySource } from './managed-identity.js';
+import { hasStoredMsalCache } from './msal-cache.js';
+import { type AuthPlan, selectAuthMethod } from './select.js';
+import { readTokenStore } from './token-store.js';
+import type { TokenProvider, TokenRequestOptions } from './types.js';
 
 export interface TokenProviderDeps {
   params: IntegrationParams;
   engine: Engine;
   http: HttpFetch;
+  /** Test seam: turn MSAL's managed identity retries off. */
+  managedIdentity?: { disableInternalRetries?: boolean };
+}
+
+function secretsOf(plan: AuthPlan): string[] {
+  switch (plan.method) {
+    case 'managed_identity':
+      return [];
+    case 'authorization_code':
+      return [
+        plan.authCode,
+        plan.credential.kind === 'secret' ? plan.credential.clientSecret : plan.credential.privateKey,
+      ];
+    case 'client_secret':
+      return [plan.credential.clientSecret];
+    case 'certificate':
+      return [plan.credential.privateKey];
+  }
 }
 
 /**
  * Chooses the authentication method from the params and returns its token provider. Throws
- * IntegrationError('auth_config') naming the missing or contradictory parameters.
+ * IntegrationError('auth_config') naming the missing or contradictory parameters, or a malformed certificate.
  */
-export function createTokenProvider(_deps: TokenProviderDeps): TokenProvider {
-  throw new IntegrationError('not_available', 'Authentication is not available in this build yet.');
+export function createTokenProvider(deps: TokenProviderDeps): TokenProvider {
+  const { params, engine, http } = deps;
+  const plan = selectAuthMethod(params);
+  if (plan.ignored.length > 0) {
+    engine.log.warn(`[Token Request] Using Azure Managed Identities; these parameters are ignored: ${plan.ignored.join(', ')}.`);
+  }
+  const context: Omit<AuthErrorContext, 'phase'> = {
+    method: plan.method,
+    tenantId: plan.method === 'managed_identity' ? undefined : plan.tenantId,
+    clientId: plan.method === 'managed_identity' ? undefined : plan.clientId,
+    managedIdentityClientId: plan.method === 'managed_identity' ? plan.managedIdentityClientId : undefined,
+    url: params.url,
+    secrets: secretsOf(plan),
+  };
+
+  let acquire: (forceRefresh: boolean) => Promise<AcquiredToken>;
+  /** The request being made, for explaining its failure. */
+  let phase: AuthPhase;
+  if (plan.method === 'managed_identity') {
+    phase = 'managed_identity';
+    acquire = createManagedIdentitySource({
+      clientId: plan.managedIdentityClientId,
+      url: params.url,
+      engine,
+      http,
+      disableInternalRetries: deps.managedIdentity?.disableInternalRetries ?? false,
+    });
+  } else {
+    const settings = {
+      tenantId: plan.tenantId,
+      clientId: plan.clientId,
+      credential: plan.credential,
+      authorityUrl: params.authorityUrl,
+      url: params.url,
+      engine,
+      http,
+    };
+    const build = (): ConfidentialClientApplication => {
+      try {
+        return createConfidentialApp(settings);
+      } catch (error) {
+        throw mapAuthError(error, { ...context, phase: 'client_credential' });
+      }
+    };
+    // Built now so a malformed certificate fails before any request.
+    let app = build();
+    if (plan.method === 'authorization_code') {
+      phase = 'refresh';
+      const codeSettings = { ...settings, redirectUri: plan.redirectUri, authCode: plan.authCode };
+      const apps = (fresh: boolean) => {
+        if (fresh) app = build();
+        return app;
+      };
+      acquire = (forceRefresh) =>
+        acquireByAuthCode(apps, codeSettings, forceRefresh, (next) => {
+          phase = next;
+        });
+    } else {
+      phase = 'client_credential';
+      acquire = (forceRefresh) => acquireByClientCredential(app, params.url, forceRefresh);
+    }
+  }
+
+  return {
+    method: plan.method,
+    async getAccessToken(options: TokenRequestOptions = {}): Promise<string> {
+      options.signal?.throwIfAborted();
+      const forceRefresh = options.forceRefresh ?? false;
+      try {
+        const token = await acquire(forceRefresh);
+        engine.log.debug('[Token Request] access token ready', {
+          method: plan.method,
+          fromCache: token.fromCache,
+          forceRefresh,
+          ...(token.expiresOnMs === undefined ? {} : { expiresOn: new Date(token.expiresOnMs).toISOString() }),
+        });
+        return token.accessToken;
+      } catch (error) {
+        const mapped = mapAuthError(error, { ...context, phase });
+        engine.log.warn('[Token Request] failed', { method: plan.method, code: mapped.code, upstreamCode: mapped.upstreamCode });
+        throw mapped;
+      }
+    },
+  };
+}
+
+/**
+ * For the authorization code flow: whether tokens for the configured code are already kept, i.e. whether
+ * o365-message-trace-auth-test has redeemed it. test-module uses this to avoid redeeming the code itself.
+ */
+export async function hasCachedAuthCodeTokens(params: IntegrationParams, engine: Engine): Promise<boolean> {
+  const plan = selectAuthMethod(params);
+  if (plan.method !== 'authorization_code') return false;
+  const entry = (await readTokenStore(engine)).authCode;
+  return cachedFor(entry, { ...plan, url: params.url, engine }) && (await hasStoredMsalCache(engine));
 }

@@ -1,0 +1,119 @@
+/**
+ * Redaction: run the authentication commands (successes and failures) and collect everything a person or
+ * another system could see: command outputs and errors, every log line, lastRun, and the integration
+ * context except the two keys where tokens are meant to rest (msalCache, tokenCache). None of it may
+ * contain the client secret, the private key, the authorization code, or any access or refresh token.
+ */
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTokenProvider } from '../../src/auth/provider.js';
+import { MemoryEngine } from '../../src/engine/memory.js';
+import type { JsonObject } from '../../src/engine/types.js';
+import { createHttpFetch } from '../../src/http/transport.js';
+import { parseParams } from '../../src/input/params.js';
+import { main } from '../../src/main.js';
+import {
+  AUTHORITY,
+  AUTH_CODE,
+  CLIENT,
+  FakeEntra,
+  FakeGraph,
+  REDIRECT_URI,
+  SECRET,
+  TENANT,
+  type TestCertificate,
+  aadError,
+  makeCertificate,
+  secretParams,
+} from '../helpers/auth-fixtures.js';
+
+const server = setupServer();
+let entra: FakeEntra;
+let graph: FakeGraph;
+let cert: TestCertificate;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  server.listen({ onUnhandledRequest: 'error' });
+  cert = await makeCertificate();
+});
+beforeEach(() => {
+  entra = new FakeEntra();
+  graph = new FakeGraph();
+  server.use(entra.handler, graph.handler);
+});
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const codeParams = { ...secretParams, redirect_uri: REDIRECT_URI, auth_code: AUTH_CODE };
+const certParams = () => ({ tenant_id: TENANT, client_id: CLIENT, certificate_thumbprint: cert.sha1, private_key: `${cert.pkcs8Pem}${cert.certPem}` });
+
+/** Everything visible after a command, except the token keys of the integration context. */
+function visible(engine: MemoryEngine, outcome: unknown): string {
+  const { msalCache: _msal, tokenCache: _tokens, ...rest } = engine.integrationContext;
+  return JSON.stringify({ outcome, logs: engine.logs, lastRun: engine.lastRun, context: rest });
+}
+
+async function run(command: string, params: Record<string, unknown>, engine = new MemoryEngine()): Promise<MemoryEngine> {
+  const outcome = await main(command, params, {}, engine);
+  seen.push(visible(engine, outcome));
+  return engine;
+}
+
+function forbidden(): string[] {
+  const keyLines = [cert.pkcs8Pem, cert.pkcs1Pem].flatMap((pem) => pem.split('\n').filter((line) => /^[A-Za-z0-9+/=]{40,}$/.test(line)));
+  return [SECRET, AUTH_CODE, ...keyLines, ...entra.issuedAccessTokens, ...entra.issuedRefreshTokens];
+}
+
+describe('redaction', () => {
+  it('no secret, key, code or token in outputs, logs, errors or state', async () => {
+    // Successes, each a new process sharing the integration context.
+    let engine = await run('test-module', secretParams);
+    engine = await run('o365-message-trace-auth-test', secretParams, new MemoryEngine({ integrationContext: engine.integrationContext }));
+    await run('test-module', certParams());
+    await run('o365-message-trace-generate-login-url', { ...secretParams, redirect_uri: REDIRECT_URI });
+    const code = await run('o365-message-trace-auth-test', codeParams);
+    await run('test-module', codeParams, new MemoryEngine({ integrationContext: code.integrationContext as JsonObject }));
+    await run('o365-message-trace-auth-reset', codeParams, new MemoryEngine({ integrationContext: code.integrationContext as JsonObject }));
+
+    // Failures: Entra refusals (one echoing the secret in its description), redeemed code, revoked refresh
+    // token, Graph 401 and 403, transport errors, malformed key, contradictory settings.
+    entra.next.push(aadError(401, 'invalid_client', 7000215, `Invalid client secret provided: ${SECRET}`));
+    await run('test-module', secretParams);
+    entra.next.push(aadError(400, 'invalid_request', 9999999, `Odd value ${SECRET} / ${AUTH_CODE}`));
+    await run('test-module', secretParams);
+    entra.next.push(aadError(400, 'invalid_grant', 54005, 'Code already redeemed.'));
+    await run('o365-message-trace-auth-test', codeParams);
+    const revoked = await run('o365-message-trace-auth-test', codeParams);
+    const tokens = createTokenProvider({
+      params: parseParams(codeParams),
+      engine: new MemoryEngine({ integrationContext: revoked.integrationContext as JsonObject }),
+      http: createHttpFetch({ proxy: false, insecure: false }),
+    });
+    entra.next.push(aadError(400, 'invalid_grant', 50173, 'The provided grant has expired due to it being revoked.'));
+    const refreshError = await tokens.getAccessToken({ forceRefresh: true }).catch((e: unknown) => e);
+    seen.push(String(refreshError), JSON.stringify(refreshError), JSON.stringify((refreshError as Error).cause ?? null));
+    graph.next.push({ status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'bad' } } });
+    graph.next.push({ status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'bad' } } });
+    await run('test-module', secretParams);
+    graph.next.push({ status: 403, body: { error: { code: 'Forbidden', message: 'Missing role permissions' } } });
+    await run('o365-message-trace-auth-test', certParams());
+    server.use(http.post(`${AUTHORITY}/:tenant/oauth2/v2.0/token`, () => HttpResponse.error()));
+    await run('test-module', secretParams);
+    await run('o365-message-trace-auth-test', codeParams);
+    await run('test-module', { ...certParams(), private_key: cert.pkcs8Pem.replace(/\n[A-Za-z0-9+/]{64}\n/, '\n!!!!\n') });
+    await run('test-module', { ...secretParams, private_key: cert.pkcs8Pem, certificate_thumbprint: cert.sha1 });
+
+    expect(entra.issuedAccessTokens.length).toBeGreaterThan(3);
+    expect(entra.issuedRefreshTokens.length).toBeGreaterThan(0);
+    const everything = seen.join('\n');
+    // The collection really holds the successes and failures it should.
+    for (const expected of ['Authentication was successful.', '"readableOutput":"ok"', 'oauth2/v2.0/authorize', 'AADSTS7000215', 'AADSTS54005', 'AADSTS50173', 'graph_forbidden', '"code":"network"', 'auth_config', '[Token Request]']) {
+      expect(everything).toContain(expected);
+    }
+    for (const secret of forbidden()) {
+      expect(everything.includes(secret), `leaked: ${secret.slice(0, 12)}…`).toBe(false);
+    }
+  });
+});
