@@ -1,9 +1,36 @@
+/**
+ * The Graph client for message traces: URLs and filters, one request path shared by every call (request
+ * budget → token → fetch → classify), retries around it, paging on top, zod at the edge.
+ *
+ * Every request that goes out, retries and the one retry after a 401 included, takes one request from the
+ * budget first. On 401 the token provider is asked for a fresh token (`forceRefresh`) and the request is
+ * repeated once; a second 401 is reported.
+ */
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import type { TokenProvider } from '../auth/types.js';
 import type { Engine } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
+import { RequestBudget, type RequestBudgetOptions } from '../http/budget.js';
+import { parseRetryAfter } from '../http/retry-after.js';
+import {
+  type AttemptResult,
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  networkErrorCode,
+  runWithRetry,
+} from '../http/retry.js';
 import type { HttpFetch } from '../http/transport.js';
 import type { IntegrationParams } from '../input/params.js';
-import type { GraphClient } from './types.js';
+import { mapGraphError } from './errors.js';
+import { buildMessageTraceFilter, odataString } from './filter.js';
+import { type Page, iteratePages } from './pages.js';
+import { describeIssue, messageTraceDetailPageSchema, messageTracePageSchema } from './schema.js';
+import type { GraphClient, MessageTraceDetail, MessageTracePage, MessageTraceQuery, MessageTraceRow } from './types.js';
+
+export const MESSAGE_TRACES_PATH = '/v1.0/admin/exchange/tracing/messageTraces';
+/** Largest page Graph serves; fewer pages spend less of the request budget. */
+export const DEFAULT_PAGE_SIZE = 5000;
 
 export interface GraphClientDeps {
   params: IntegrationParams;
@@ -12,8 +39,188 @@ export interface GraphClientDeps {
   tokens: TokenProvider;
   /** Epoch ms (engine clock) after which no request starts and no retry waits. */
   deadlineMs?: number;
+  /** This integration's share of the tenant's Graph quota; default 90 requests per 300 s. */
+  requestBudget?: Partial<RequestBudgetOptions>;
+  retryPolicy?: Partial<RetryPolicy>;
+  /** Jitter source in [0, 1); tests pin it. */
+  random?: () => number;
 }
 
-export function createGraphClient(_deps: GraphClientDeps): GraphClient {
-  throw new IntegrationError('not_available', 'The Graph client is not available in this build yet.');
+/** What a client spent, for logs and summaries. */
+export interface GraphClientStats {
+  requests: number;
+  retries: number;
+  tokenRefreshes: number;
 }
+
+export interface GraphClientWithStats extends GraphClient {
+  readonly stats: GraphClientStats;
+}
+
+function fetchFailure(error: unknown, what: string): AttemptResult<never> {
+  const code = networkErrorCode(error);
+  return {
+    ok: false,
+    outcome: { kind: 'network', code },
+    error: new IntegrationError(
+      'network',
+      `Could not reach Microsoft Graph while ${what}${code ? ` (${code})` : ''}. Check the Graph URL, proxy and TLS settings and the network path.`,
+      { cause: error },
+    ),
+  };
+}
+
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
+}
+
+export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
+  const { engine, http, tokens } = deps;
+  const origin = new URL(deps.params.url).origin;
+  const budget = new RequestBudget({ engine, options: deps.requestBudget, deadlineMs: deps.deadlineMs });
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy };
+  const stats: GraphClientStats = { requests: 0, retries: 0, tokenRefreshes: 0 };
+
+  /** One try: one request, or two when the first is a 401 (fresh token, once). */
+  async function attempt(url: string, what: string, signal: AbortSignal | undefined): Promise<AttemptResult<unknown>> {
+    let refreshed = false;
+    for (;;) {
+      await budget.acquire(signal);
+      const token = await tokens.getAccessToken({ forceRefresh: refreshed, ...(signal ? { signal } : {}) });
+      stats.requests++;
+      let response: Response;
+      let text: string;
+      try {
+        response = await http(url, {
+          method: 'GET',
+          // Never follow a redirect: the bearer token must not travel anywhere but the Graph origin.
+          redirect: 'manual',
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            'client-request-id': randomUUID(),
+          },
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        if (isAbort(error, signal)) throw error;
+        return fetchFailure(error, what);
+      }
+      try {
+        text = await response.text();
+      } catch (error) {
+        if (isAbort(error, signal)) throw error;
+        return fetchFailure(error, `${what} (the response was cut off)`);
+      }
+      if (response.status === 401 && !refreshed) {
+        refreshed = true;
+        stats.tokenRefreshes++;
+        engine.log.info('Graph refused the access token (401); getting a new one and retrying once');
+        continue;
+      }
+      if (!response.ok) {
+        return {
+          ok: false,
+          outcome: {
+            kind: 'status',
+            status: response.status,
+            retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), engine.now()),
+          },
+          error: mapGraphError(response.status, text, response.headers),
+        };
+      }
+      try {
+        return { ok: true, value: JSON.parse(text) as unknown };
+      } catch {
+        return {
+          ok: false,
+          outcome: { kind: 'invalid_body' },
+          error: new IntegrationError(
+            'graph_invalid_response',
+            `Microsoft Graph sent a response that is not valid JSON while ${what} (probably cut off).`,
+            { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
+          ),
+        };
+      }
+    }
+  }
+
+  async function getJson(url: string, what: string, signal: AbortSignal | undefined): Promise<unknown> {
+    return runWithRetry(() => attempt(url, what, signal), {
+      engine,
+      deadlineMs: deps.deadlineMs,
+      signal,
+      policy,
+      ...(deps.random ? { random: deps.random } : {}),
+      onRetry: ({ attempt: n, delayMs, error, serverNamedWait }) => {
+        stats.retries++;
+        engine.log.warn('Graph request failed; retrying', {
+          what,
+          attempt: n,
+          delayMs,
+          serverNamedWait,
+          code: error.code,
+          status: error.status,
+          requestId: error.requestId,
+        });
+      },
+    });
+  }
+
+  function parsePage<T>(
+    schema: z.ZodType<{ value: T[]; '@odata.nextLink'?: string | undefined }>,
+    json: unknown,
+    what: string,
+  ): Page<T> {
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new IntegrationError(
+        'graph_invalid_response',
+        `Microsoft Graph sent a page that does not match the documented shape while ${what} (${describeIssue(parsed.error)}).`,
+      );
+    }
+    return { items: parsed.data.value, nextLink: parsed.data['@odata.nextLink'] };
+  }
+
+  async function* listMessageTraces(query: MessageTraceQuery, signal?: AbortSignal): AsyncGenerator<MessageTracePage> {
+    const top = query.top ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(top) || top < 1 || top > 5000) throw new RangeError('The page size must be a whole number from 1 to 5000.');
+    const { filter } = buildMessageTraceFilter(query);
+    const firstUrl = `${origin}${MESSAGE_TRACES_PATH}?$filter=${encodeURIComponent(filter)}&$top=${top}`;
+    let pageNumber = 0;
+    const pages = iteratePages<MessageTraceRow>(
+      firstUrl,
+      {
+        origin,
+        getPage: async (url, pageSignal) => {
+          pageNumber++;
+          const what = `reading message traces (page ${pageNumber})`;
+          return parsePage<MessageTraceRow>(messageTracePageSchema, await getJson(url, what, pageSignal), what);
+        },
+      },
+      signal,
+    );
+    for await (const page of pages) yield { rows: page.items };
+  }
+
+  async function getDetailsByRecipient(id: string, recipientAddress: string, signal?: AbortSignal): Promise<MessageTraceDetail[]> {
+    const path = `${MESSAGE_TRACES_PATH}/${encodeURIComponent(id)}/getDetailsByRecipient(recipientAddress=${encodeURIComponent(odataString(recipientAddress))})`;
+    const details: MessageTraceDetail[] = [];
+    const pages = iteratePages<MessageTraceDetail>(
+      `${origin}${path}`,
+      {
+        origin,
+        getPage: async (url, pageSignal) => {
+          const what = 'reading message trace details';
+          return parsePage<MessageTraceDetail>(messageTraceDetailPageSchema, await getJson(url, what, pageSignal), what);
+        },
+      },
+      signal,
+    );
+    for await (const page of pages) details.push(...page.items);
+    return details;
+  }
+
+  return { listMessageTraces, getDetailsByRecipient, stats };
+}
+

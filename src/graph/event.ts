@@ -1,0 +1,35 @@
+/**
+ * A Graph row as an event: every field of the row, plus `_time` (its receivedDateTime in ISO 8601 UTC with
+ * milliseconds). Shared by get-events and, if it likes, the fetch loop.
+ */
+import type { TraceEvent } from '../engine/types.js';
+import { compareGraphInstants, parseGraphInstant, toIsoUtc } from './instant.js';
+import type { MessageTraceRow } from './types.js';
+
+export function rowToEvent(row: MessageTraceRow): TraceEvent {
+  const instant = parseGraphInstant(row.receivedDateTime);
+  // Rows come through the zod schema, which already refused unparseable times.
+  if (!instant) throw new RangeError('receivedDateTime is not an ISO 8601 date-time.');
+  return { ...row, _time: toIsoUtc(instant) };
+}
+
+/**
+ * Ascending by receivedDateTime compared as numbers (mixed fractional precision), then by id and recipient
+ * so the order is the same whatever order Graph sent.
+ */
+export function compareRowsByReceived(a: MessageTraceRow, b: MessageTraceRow): number {
+  const ta = parseGraphInstant(a.receivedDateTime);
+  const tb = parseGraphInstant(b.receivedDateTime);
+  const byTime = ta && tb ? compareGraphInstants(ta, tb) : 0;
+  if (byTime !== 0) return byTime;
+  return compareText(a.id, b.id) || compareText(a.recipientAddress ?? '', b.recipientAddress ?? '') || compareText(a.status, b.status);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The identity of one row as returned: a status change makes a new row. */
+export function rowKey(row: MessageTraceRow): string {
+  return JSON.stringify([row.id, row.recipientAddress ?? null, row.status]);
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { compareRowsByReceived, rowToEvent } from '../../src/graph/event.js';
+import { compareGraphInstants, parseGraphInstant } from '../../src/graph/instant.js';
+import { messageTraceDetailPageSchema, messageTracePageSchema, messageTraceRowSchema } from '../../src/graph/schema.js';
+import type { MessageTraceRow } from '../../src/graph/types.js';
+import { row } from './graph-test-kit.js';
+
+describe('parseGraphInstant', () => {
+  it.each([
+    ['2026-01-01T10:05:23Z', Date.UTC(2026, 0, 1, 10, 5, 23), 0],
+    ['2026-01-01T10:05:23.1Z', Date.UTC(2026, 0, 1, 10, 5, 23, 100), 0],
+    ['2026-01-01T10:05:23.1234567Z', Date.UTC(2026, 0, 1, 10, 5, 23, 123), 456_700],
+    ['2026-01-01T12:05:23.5+02:00', Date.UTC(2026, 0, 1, 10, 5, 23, 500), 0],
+  ])('%s', (text, epochMs, subMsNanos) => {
+    expect(parseGraphInstant(text)).toEqual({ epochMs, subMsNanos });
+  });
+
+  it.each(['', '2026-01-01', '2026-01-01T10:05:23', '2026-02-30T00:00:00Z', 'yesterday', '2026-01-01T10:05:23.Z'])(
+    'refuses %j',
+    (text) => {
+      expect(parseGraphInstant(text)).toBeUndefined();
+    },
+  );
+
+  it('orders mixed precision numerically, not as text', () => {
+    const whole = parseGraphInstant('2026-01-01T10:05:56Z')!;
+    const fraction = parseGraphInstant('2026-01-01T10:05:56.1234567Z')!;
+    const ticks = parseGraphInstant('2026-01-01T10:05:56.1234568Z')!;
+    expect('2026-01-01T10:05:56Z' > '2026-01-01T10:05:56.1234567Z').toBe(true); // why text order is wrong
+    expect(compareGraphInstants(whole, fraction)).toBeLessThan(0);
+    expect(compareGraphInstants(fraction, ticks)).toBeLessThan(0);
+  });
+});
+
+describe('row schema', () => {
+  it('keeps unknown fields and tolerates unknown statuses and nulls', () => {
+    const input = { ...row('2026-01-01T10:05:23Z'), status: 'recalled', subject: null, toIP: null, futureField: { a: 1 } };
+    const parsed = messageTraceRowSchema.parse(input);
+    expect(parsed).toEqual(input);
+  });
+
+  it.each([
+    ['missing id', { id: undefined }],
+    ['missing receivedDateTime', { receivedDateTime: undefined }],
+    ['bad receivedDateTime', { receivedDateTime: 'yesterday' }],
+    ['missing status', { status: undefined }],
+    ['fractional size', { size: 1.5 }],
+    ['numeric subject', { subject: 42 }],
+  ])('refuses %s', (_name, patch) => {
+    expect(messageTraceRowSchema.safeParse({ ...row('2026-01-01T10:05:23Z'), ...patch }).success).toBe(false);
+  });
+
+  it('reads a page with and without a next link, keeping extra page fields', () => {
+    const page = { '@odata.context': 'x', value: [row('2026-01-01T10:05:23Z')], '@odata.nextLink': 'https://g/next' };
+    expect(messageTracePageSchema.parse(page)).toEqual(page);
+    expect(messageTracePageSchema.parse({ value: [] })).toEqual({ value: [] });
+    expect(messageTracePageSchema.safeParse({ values: [] }).success).toBe(false);
+  });
+
+  it('reads detail pages', () => {
+    const detail = { id: 'd1', dateTime: '2026-01-01T10:05:23.12Z', event: 'Receive', action: null, description: 'x', data: '<root/>', messageId: '<m@c>' };
+    expect(messageTraceDetailPageSchema.parse({ value: [detail] }).value).toEqual([detail]);
+    expect(messageTraceDetailPageSchema.safeParse({ value: [{ ...detail, event: undefined }] }).success).toBe(false);
+  });
+});
+
+describe('rowToEvent', () => {
+  it('keeps every field and adds _time in ISO UTC', () => {
+    const input = { ...row('2026-01-01T12:05:23.1234567+02:00'), extra: 'kept' } as MessageTraceRow;
+    const event = rowToEvent(input);
+    expect(event).toEqual({ ...input, _time: '2026-01-01T10:05:23.123Z' });
+  });
+
+  it('sorts rows by received time, then id, recipient and status', () => {
+    const rows = [
+      row('2026-01-01T10:05:56.5Z', { id: 'c' }),
+      row('2026-01-01T10:05:56Z', { id: 'b' }),
+      row('2026-01-01T10:05:56Z', { id: 'a' }),
+      row('2026-01-01T10:05:55.9999999Z', { id: 'z' }),
+    ] as MessageTraceRow[];
+    expect(rows.sort(compareRowsByReceived).map((r) => r.id)).toEqual(['z', 'a', 'b', 'c']);
+  });
+});
