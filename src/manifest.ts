@@ -78,6 +78,16 @@ export const PLATFORM_COMMANDS = ['test-module', 'fetch-events'] as const;
 
 export const MANIFEST_PATH = new URL('../integration.yml', import.meta.url);
 
+/**
+ * The text of integration.yml when a bundler inlined it (scripts/bundle.mjs defines this identifier), so the
+ * single-file bundle needs no integration.yml beside it. Undeclared in dev and in dist/, where the file is read.
+ */
+declare const __O365MT_INTEGRATION_YML__: string | undefined;
+
+function manifestText(): string {
+  return typeof __O365MT_INTEGRATION_YML__ === 'string' ? __O365MT_INTEGRATION_YML__ : readFileSync(MANIFEST_PATH, 'utf8');
+}
+
 export function parseManifest(yamlText: string): Manifest {
   const result = manifestSchema.safeParse(parseYaml(yamlText));
   if (!result.success) {
@@ -89,7 +99,7 @@ export function parseManifest(yamlText: string): Manifest {
 let cached: Manifest | undefined;
 
 export function loadManifest(): Manifest {
-  cached ??= parseManifest(readFileSync(MANIFEST_PATH, 'utf8'));
+  cached ??= parseManifest(manifestText());
   return cached;
 }
 
