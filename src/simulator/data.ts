@@ -1,0 +1,344 @@
+/**
+ * The tenant's mail flow as a pure function of the seed. Time is cut into one-minute buckets; the
+ * messages of a bucket are derived from hash(seed, bucket), so any window can be produced on demand in
+ * time proportional to its rows, and nothing is ever materialised for the whole history (benchmarks
+ * run 10 million rows a day). Message ids encode (bucket, index) through a keyed permutation so that
+ * getDetailsByRecipient can find a message without scanning.
+ */
+import {
+  COMPANIES,
+  DISTRIBUTION_LISTS,
+  EXTERNAL_DOMAINS,
+  EXTERNAL_LOCAL_COUNT,
+  INTERNAL_USERS,
+  PUBLIC_V4_PREFIXES,
+  SPAM_SUBJECTS,
+  SUBJECTS,
+  TENANT_DOMAIN,
+  TENANT_V4_PREFIXES,
+  TENANT_V6_PREFIX,
+  externalAddress,
+} from './content.js';
+import { formatTicks, msToTicks, TICK_EPOCH_MS, TICKS_PER_MS } from './instant.js';
+import { hash32, Rng } from './rng.js';
+
+/** Member names of `exchangeMessageTraceStatus`, in CSDL order. */
+export const TRACE_STATUSES = [
+  'gettingStatus',
+  'pending',
+  'failed',
+  'delivered',
+  'expanded',
+  'quarantined',
+  'filteredAsSpam',
+  'unknownFutureValue',
+] as const;
+export type TraceStatus = (typeof TRACE_STATUSES)[number];
+
+export const BUCKET_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+export type Direction = 'inbound' | 'outbound' | 'internal';
+
+export interface StatusChange {
+  status: TraceStatus;
+  atMs: number;
+}
+
+/** One row of the ground truth: a (message, recipient) pair with its whole life. */
+export interface TraceRow {
+  id: string;
+  messageId: string;
+  receivedTicks: number;
+  receivedDateTime: string;
+  senderAddress: string;
+  recipientAddress: string;
+  subject: string;
+  size: number;
+  fromIP: string;
+  toIP: string;
+  direction: Direction;
+  /** When the row first appears in query results (epoch ms). */
+  visibleAtMs: number;
+  /** Non-empty, ascending; the first entry is at `visibleAtMs`, the last is the final status. */
+  history: StatusChange[];
+  bucket: number;
+  messageIndex: number;
+  recipientIndex: number;
+}
+
+export interface DataConfig {
+  seed: number;
+  ratePerDay: number;
+  /** No message is received before this instant (epoch ms). */
+  historyStartMs: number;
+  maxDelayMs: number;
+  statusDelayMs: number;
+  maxRecipients: number;
+}
+
+export function bucketOfTicks(ticks: number): number {
+  return Math.floor(ticks / (BUCKET_MS * TICKS_PER_MS));
+}
+
+export function bucketStartTicks(bucket: number): number {
+  return bucket * BUCKET_MS * TICKS_PER_MS;
+}
+
+/** Status of a row at `atMs`, or null while it is not yet visible. */
+export function statusAt(row: TraceRow, atMs: number): TraceStatus | null {
+  if (atMs < row.visibleAtMs) return null;
+  let current: TraceStatus | null = null;
+  for (const change of row.history) {
+    if (change.atMs <= atMs) current = change.status;
+    else break;
+  }
+  return current;
+}
+
+export function finalStatus(row: TraceRow): TraceStatus {
+  const last = row.history[row.history.length - 1];
+  if (!last) throw new Error('row without history');
+  return last.status;
+}
+
+const CACHE_ROW_LIMIT = 60_000;
+
+export class TraceData {
+  private readonly cache = new Map<number, TraceRow[]>();
+  private cachedRows = 0;
+
+  constructor(readonly config: DataConfig) {}
+
+  /** Rows received in `bucket`, ascending by receivedDateTime (ties: message, recipient). */
+  bucketRows(bucket: number): readonly TraceRow[] {
+    const hit = this.cache.get(bucket);
+    if (hit) {
+      // Refresh LRU position.
+      this.cache.delete(bucket);
+      this.cache.set(bucket, hit);
+      return hit;
+    }
+    const rows = this.generateBucket(bucket);
+    this.cache.set(bucket, rows);
+    this.cachedRows += rows.length;
+    while (this.cachedRows > CACHE_ROW_LIMIT && this.cache.size > 1) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done) break;
+      this.cachedRows -= this.cache.get(oldest.value)?.length ?? 0;
+      this.cache.delete(oldest.value);
+    }
+    return rows;
+  }
+
+  /** How many messages were received in a bucket (before the history cut). */
+  messageCount(bucket: number): number {
+    const { seed, ratePerDay } = this.config;
+    const startMs = TICK_EPOCH_MS + bucket * BUCKET_MS;
+    const mean = (ratePerDay * BUCKET_MS) / DAY_MS;
+    // Office hours are busier: a daily wave with mean 1 keeps the daily total at ratePerDay.
+    const hourOfDay = ((startMs % DAY_MS) + DAY_MS) % DAY_MS / 3_600_000;
+    const wave = 1 + 0.5 * Math.sin(((hourOfDay - 8) / 24) * 2 * Math.PI);
+    const r = new Rng(seed, 0xb0c, bucket).next();
+    return Math.floor(mean * wave + r);
+  }
+
+  /** All rows of the message with this id, or null if the id was not issued by this tenant. */
+  messageById(id: string): TraceRow[] | null {
+    const decoded = decodeMessageId(this.config.seed, id);
+    if (!decoded) return null;
+    const { bucket, index } = decoded;
+    if (index >= this.messageCount(bucket)) return null;
+    const rows = this.bucketRows(bucket).filter((r) => r.messageIndex === index);
+    if (rows.length === 0 || rows[0]?.id !== id.toLowerCase()) return null;
+    return rows;
+  }
+
+  private generateBucket(bucket: number): TraceRow[] {
+    const count = this.messageCount(bucket);
+    const historyStartTicks = msToTicks(this.config.historyStartMs);
+    const rows: TraceRow[] = [];
+    for (let index = 0; index < count; index++) {
+      for (const row of this.generateMessage(bucket, index)) {
+        if (row.receivedTicks >= historyStartTicks) rows.push(row);
+      }
+    }
+    rows.sort(
+      (a, b) =>
+        a.receivedTicks - b.receivedTicks || a.messageIndex - b.messageIndex || a.recipientIndex - b.recipientIndex,
+    );
+    return rows;
+  }
+
+  private generateMessage(bucket: number, index: number): TraceRow[] {
+    const { seed, maxDelayMs, statusDelayMs, maxRecipients } = this.config;
+    const rng = new Rng(seed, 0x4d5, bucket, index);
+
+    // Graph mixes whole-second and 100 ns timestamps; the string is the truth, so ticks are truncated
+    // to whatever precision is printed.
+    let ticks = bucketStartTicks(bucket) + Math.floor(rng.next() * BUCKET_MS * TICKS_PER_MS);
+    // Hot path (millions of rows): thresholds instead of weighted tables, to keep allocation down.
+    const pr = rng.next();
+    const precision = pr < 0.3 ? 0 : pr < 0.95 ? 7 : 3;
+    const unit = precision === 0 ? 10_000_000 : precision === 3 ? 10_000 : 1;
+    ticks -= ticks % unit;
+    const receivedDateTime = formatTicks(ticks);
+    const receivedMs = TICK_EPOCH_MS + Math.ceil(ticks / TICKS_PER_MS);
+
+    const dr = rng.next();
+    const direction: Direction = dr < 0.6 ? 'inbound' : dr < 0.85 ? 'outbound' : 'internal';
+    const spammy = direction === 'inbound' && rng.chance(0.08);
+    const externalDomainIndex = rng.int(0, EXTERNAL_DOMAINS.length - 1);
+    const sender =
+      direction === 'inbound'
+        ? externalAddress(rng.int(0, EXTERNAL_LOCAL_COUNT - 1), spammy ? EXTERNAL_DOMAINS.length - 1 : externalDomainIndex)
+        : rng.pick(INTERNAL_USERS);
+
+    const rr = rng.next();
+    const recipientCount = Math.min(
+      maxRecipients,
+      rr < 0.75 ? 1 : rr < 0.87 ? 2 : rr < 0.93 ? 3 : rr < 0.99 ? rng.int(4, 9) : rng.int(10, Math.max(10, Math.min(maxRecipients, 40))),
+    );
+    const recipients: string[] = [];
+    for (let attempt = 0; recipients.length < recipientCount && attempt < recipientCount * 8; attempt++) {
+      let candidate: string;
+      if (direction === 'outbound') {
+        candidate = externalAddress(rng.int(0, EXTERNAL_LOCAL_COUNT - 1), rng.int(0, EXTERNAL_DOMAINS.length - 2));
+      } else if (rng.chance(0.04)) {
+        candidate = rng.pick(DISTRIBUTION_LISTS);
+      } else {
+        candidate = rng.pick(INTERNAL_USERS);
+      }
+      if (candidate !== sender && !recipients.includes(candidate)) recipients.push(candidate);
+    }
+    if (recipients.length === 0) recipients.push(`all-staff@${TENANT_DOMAIN}`);
+
+    const subject = spammy ? rng.pick(SPAM_SUBJECTS) : fillSubject(rng.pick(SUBJECTS), rng);
+    const baseSize = Math.round(Math.exp(8.5 + rng.next() * 4 + rng.next() * 2));
+    const size = Math.min(150_000_000, Math.max(900, baseSize));
+    const fromIP =
+      direction === 'inbound'
+        ? publicV4(rng, PUBLIC_V4_PREFIXES)
+        : rng.chance(0.3)
+          ? `${TENANT_V6_PREFIX}:${rng.hex(4)}::${rng.int(1, 0xfff).toString(16)}`
+          : publicV4(rng, TENANT_V4_PREFIXES);
+
+    const id = encodeMessageId(seed, bucket, index, rng);
+    const messageId = makeInternetMessageId(rng, sender, direction);
+
+    const rows: TraceRow[] = [];
+    for (let recipientIndex = 0; recipientIndex < recipients.length; recipientIndex++) {
+      const recipient = recipients[recipientIndex] as string;
+      // One generator per message (not per row): allocation, not arithmetic, dominates at 10M rows/day.
+      const r = rng;
+      const toIP =
+        direction === 'outbound' ? `${PUBLIC_V4_PREFIXES[hash32(seed, recipient.length, recipient.charCodeAt(0)) % PUBLIC_V4_PREFIXES.length]}.${r.int(0, 255)}.${r.int(1, 254)}` : '';
+      const visibleAtMs = receivedMs + Math.floor(r.next() * (maxDelayMs + 1));
+      const fr = r.next();
+      const final: TraceStatus = DISTRIBUTION_LISTS.includes(recipient)
+        ? 'expanded'
+        : spammy
+          ? fr < 0.7
+            ? 'filteredAsSpam'
+            : fr < 0.95
+              ? 'quarantined'
+              : 'delivered'
+          : fr < (direction === 'outbound' ? 0.92 : 0.96)
+            ? 'delivered'
+            : fr < 0.98
+              ? 'failed'
+              : 'quarantined';
+      const history: StatusChange[] = [];
+      if (r.chance(0.2)) {
+        history.push({ status: final, atMs: visibleAtMs });
+      } else {
+        const finalAt = visibleAtMs + 1 + Math.floor(r.next() * Math.max(1, statusDelayMs - 1));
+        if (r.chance(0.5)) {
+          history.push({ status: 'gettingStatus', atMs: visibleAtMs });
+          if (r.chance(0.5) && finalAt - visibleAtMs > 2) {
+            history.push({ status: 'pending', atMs: visibleAtMs + 1 + Math.floor(r.next() * (finalAt - visibleAtMs - 1)) });
+          }
+        } else {
+          history.push({ status: 'pending', atMs: visibleAtMs });
+        }
+        history.push({ status: final, atMs: finalAt });
+      }
+      rows.push({
+        id,
+        messageId,
+        receivedTicks: ticks,
+        receivedDateTime,
+        senderAddress: sender,
+        recipientAddress: recipient,
+        subject,
+        size: direction === 'outbound' ? size + r.int(0, 400) : size,
+        fromIP,
+        toIP,
+        direction,
+        visibleAtMs,
+        history,
+        bucket,
+        messageIndex: index,
+        recipientIndex,
+      });
+    }
+    return rows;
+  }
+}
+
+function fillSubject(template: string, rng: Rng): string {
+  return template
+    .replace('{n}', String(rng.int(1, 99_999)))
+    .replace('{q}', String(rng.int(1, 4)))
+    .replace('{c}', rng.pick(COMPANIES));
+}
+
+function publicV4(rng: Rng, prefixes: readonly string[]): string {
+  return `${rng.pick(prefixes)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
+}
+
+function makeInternetMessageId(rng: Rng, sender: string, direction: Direction): string {
+  const senderDomain = sender.slice(sender.indexOf('@') + 1);
+  if (direction !== 'inbound') {
+    // Exchange Online style: <SERVER-GUID-ish@SERVER.namprd00.prod.outlook.com>
+    const server = `BY${rng.int(1, 5)}PR${String(rng.int(1, 99)).padStart(2, '0')}MB${rng.int(1000, 9999)}`;
+    return `<${server}${rng.hex(24).toUpperCase()}@${server}.namprd${String(rng.int(1, 20)).padStart(2, '0')}.prod.outlook.com>`;
+  }
+  if (senderDomain === 'gmail.com') return `<CA+${rng.hex(30)}@mail.gmail.com>`;
+  return `<${rng.hex(8)}.${rng.int(100000, 999999)}.${rng.hex(12)}@${senderDomain}>`;
+}
+
+// --- Message id <-> (bucket, index) -----------------------------------------------------------
+
+function feistelRound(seed: number, round: number, half: number): number {
+  return hash32(seed, 0xfe1, round, half);
+}
+
+/** A GUID that looks random but carries (bucket, index) under a seed-keyed 4-round Feistel network. */
+function encodeMessageId(seed: number, bucket: number, index: number, rng: Rng): string {
+  let left = bucket >>> 0;
+  let right = index >>> 0;
+  for (let round = 0; round < 4; round++) {
+    const next = (left ^ feistelRound(seed, round, right)) >>> 0;
+    left = right;
+    right = next;
+  }
+  const hexL = left.toString(16).padStart(8, '0');
+  const hexR = right.toString(16).padStart(8, '0');
+  const noise = rng.hex(15);
+  const variant = ((Number.parseInt(noise[3] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${hexL}-${hexR.slice(0, 4)}-4${noise.slice(0, 3)}-${variant}${noise.slice(4, 7)}-${hexR.slice(4, 8)}${noise.slice(7, 15)}`;
+}
+
+function decodeMessageId(seed: number, id: string): { bucket: number; index: number } | null {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-([0-9a-f]{4})[0-9a-f]{8}$/i.exec(id);
+  if (!m) return null;
+  let left = Number.parseInt(m[1] as string, 16) >>> 0;
+  let right = Number.parseInt(`${m[2]}${m[3]}`, 16) >>> 0;
+  for (let round = 3; round >= 0; round--) {
+    const prev = (right ^ feistelRound(seed, round, left)) >>> 0;
+    right = left;
+    left = prev;
+  }
+  return { bucket: left, index: right };
+}
