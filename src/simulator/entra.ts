@@ -412,7 +412,10 @@ function graphPermissions(ctx: SimulatorContext, scopes: string[], appOnly: bool
   if (resourceScopes.length === 0) throw missing('scope');
   const granted: string[] = [];
   for (const scope of resourceScopes) {
-    const m = /^(https:\/\/graph\.microsoft\.com|00000003-0000-0000-c000-000000000000)\/?(.*)$/i.exec(scope.startsWith(ctx.origin) ? `https://graph.microsoft.com${scope.slice(ctx.origin.length)}` : scope);
+    // The simulator's own origin is where its Graph lives, so a client that derives the scope from its
+    // Graph URL (as for a national cloud) asks for `<origin>/.default`; treat that as Graph.
+    const asGraph = scope.startsWith(ctx.origin) ? `${GRAPH_RESOURCE}${scope.slice(ctx.origin.length)}` : scope;
+    const m = /^(https:\/\/graph\.microsoft\.com|00000003-0000-0000-c000-000000000000)\/?(.*)$/i.exec(asGraph);
     if (!m) {
       if (/^[A-Za-z.]+$/.test(scope) && !appOnly) {
         // A bare permission name means Graph for delegated flows.
