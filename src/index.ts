@@ -13,5 +13,11 @@ export type {
 } from './engine/types.js';
 export { EVENT_META, isCommandError } from './engine/types.js';
 export { MemoryEngine } from './engine/memory.js';
+export { DEFAULT_STATE_DIR, openFileEngine } from './engine/file.js';
+export type { FileEngine, FileEngineOptions } from './engine/file.js';
+export type { EventSink } from './engine/sink.js';
+export { createNdjsonFileSink } from './engine/sinks/ndjson-file.js';
+export { createStdoutSink } from './engine/sinks/stdout.js';
+export { createStderrLogger } from './engine/stderr-logger.js';
 export { IntegrationError } from './errors.js';
 export type { ErrorCode } from './errors.js';

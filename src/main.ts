@@ -7,10 +7,11 @@ import { authReset } from './commands/auth-reset.js';
 import { authTest } from './commands/auth-test.js';
 import { fetchEvents } from './commands/fetch-events.js';
 import { generateLoginUrl } from './commands/generate-login-url.js';
+import { getDetails } from './commands/get-details.js';
 import { getEvents } from './commands/get-events.js';
 import { testModule } from './commands/test-module.js';
 import type { CommandHandler } from './commands/types.js';
-import { defaultEngine } from './engine/default.js';
+import { type ClosableEngine, defaultEngine } from './engine/default.js';
 import type { CommandOutcome, Engine } from './engine/types.js';
 import { IntegrationError, isIntegrationError } from './errors.js';
 import { parseArgs } from './input/args.js';
@@ -23,6 +24,7 @@ export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
   'o365-message-trace-auth-test': authTest,
   'o365-message-trace-auth-reset': authReset,
   'o365-message-trace-get-events': getEvents,
+  'o365-message-trace-get-details': getDetails,
 };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
@@ -34,6 +36,8 @@ export async function main(
   engine?: Engine,
 ): Promise<CommandOutcome> {
   let log: Engine['log'] | undefined = engine?.log;
+  // Only an engine opened here is closed here; a caller's engine stays the caller's.
+  let openedEngine: ClosableEngine | undefined;
   try {
     const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (handler === undefined) {
@@ -45,16 +49,22 @@ export async function main(
     // Input is checked before any state is opened, so bad input never touches state.
     const parsedParams = parseParams(params);
     const parsedArgs = parseArgs(command, args);
-    const activeEngine = engine ?? (await defaultEngine());
+    if (engine === undefined) openedEngine = await defaultEngine();
+    const activeEngine = engine ?? (openedEngine as ClosableEngine);
     log = activeEngine.log;
     return await handler({ params: parsedParams, args: parsedArgs, engine: activeEngine });
   } catch (error) {
     if (isIntegrationError(error)) {
-      log?.error(`${command} failed`, { code: error.code, message: error.fullMessage });
+      // The error is the command's answer; the engine shows it. The log only keeps it for debugging.
+      log?.debug(`${command} failed`, { code: error.code, message: error.fullMessage });
       return { error: { code: error.code, message: error.fullMessage } };
     }
     const message = error instanceof Error ? error.message : String(error);
     log?.error(`${command} failed unexpectedly`, { message });
     return { error: { code: 'internal', message: `${command} failed unexpectedly: ${message}` } };
+  } finally {
+    await openedEngine?.close().catch((error: unknown) => {
+      log?.warn('Could not close the state directory cleanly', { message: error instanceof Error ? error.message : String(error) });
+    });
   }
 }

@@ -1,7 +1,10 @@
-import { IntegrationError } from '../errors.js';
+import { openFileEngine } from './file.js';
 import type { Engine } from './types.js';
 
-/** The engine used when the caller passes none. */
-export async function defaultEngine(): Promise<Engine> {
-  throw new IntegrationError('not_available', 'No engine was given and the local file engine is not available in this build yet.');
+/** An engine the caller must close when the command is done (it holds the state directory's lock). */
+export type ClosableEngine = Engine & { close(): Promise<void> };
+
+/** The engine used when the caller passes none: the local file engine in ./.o365-message-trace/. */
+export function defaultEngine(): Promise<ClosableEngine> {
+  return openFileEngine();
 }
