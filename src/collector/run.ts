@@ -1,12 +1,29 @@
-import type { Engine } from '../engine/types.js';
+/**
+ * The standalone collector: fetch-events through `main`, again and again, every eventFetchInterval minutes,
+ * at once while a run reports a backlog (`nextTrigger: '0'`).
+ *
+ * Stopping. On abort no new event is handed to the engine: `sendEvents` refuses, so the current run ends at
+ * its next window with the state of its last completed window, and engine waits end at once. A run that does
+ * not end within `abandonAfterMs` (real time) is abandoned: whatever it still does afterwards cannot send
+ * events, and a state write that was already under way is atomic in the file engine. Either way the saved
+ * state only ever covers events the engine accepted.
+ */
+import { engineSleep } from '../engine/clock.js';
+import { type CommandOutcome, type Engine, type EventMeta, isCommandError, type TraceEvent } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
+import { parseParams } from '../input/params.js';
+import { main } from '../main.js';
 
 export interface CollectorProgress {
   eventsThisRun: number;
   totalEvents: number;
   /** fetch-events asked to run again at once (backlog left). */
   backlog: boolean;
+  /** How far behind the present the reading position is, when the run said so. */
+  behindMs?: number | undefined;
   runs: number;
+  /** Set when the run failed; the collector goes on at the next interval. */
+  error?: { code: string; message: string } | undefined;
 }
 
 export interface CollectorOptions {
@@ -16,9 +33,110 @@ export interface CollectorOptions {
   /** Aborting finishes or abandons the current run without corrupting state, then resolves. */
   signal: AbortSignal;
   onProgress?: (progress: CollectorProgress) => void;
+  /** Real milliseconds to wait for a run to end after abort before abandoning it (default 10 s). */
+  abandonAfterMs?: number;
+  /** Stop after this many runs (tests, one-shot use). */
+  maxRuns?: number;
+}
+
+class StoppedError extends Error {
+  constructor() {
+    super('The collector is stopping: no more events are sent in this run.');
+    this.name = 'StoppedError';
+  }
+}
+
+/** The engine as one run sees it: counts accepted events and refuses new ones once stopping. */
+function runEngine(engine: Engine, signal: AbortSignal, accepted: { count: number }): Engine {
+  return {
+    getLastRun: () => engine.getLastRun(),
+    setLastRun: (state) => engine.setLastRun(state),
+    getIntegrationContext: () => engine.getIntegrationContext(),
+    setIntegrationContext: (context) => engine.setIntegrationContext(context),
+    async sendEvents(events: readonly TraceEvent[], meta: EventMeta) {
+      if (signal.aborted) throw new StoppedError();
+      await engine.sendEvents(events, meta);
+      accepted.count += events.length;
+    },
+    log: engine.log,
+    now: () => engine.now(),
+    sleep: (ms, sleepSignal) => engineSleep(engine, ms, sleepSignal ? AbortSignal.any([signal, sleepSignal]) : signal),
+  };
+}
+
+function behindOf(outcome: CommandOutcome): number | undefined {
+  if (isCommandError(outcome)) return undefined;
+  const raw = outcome.rawResponse;
+  if (typeof raw === 'object' && raw !== null && 'behindMs' in raw && typeof raw.behindMs === 'number') {
+    return raw.behindMs;
+  }
+  return undefined;
+}
+
+function abandonTimer(signal: AbortSignal, ms: number): { promise: Promise<'abandoned'>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    timer = setTimeout(() => resolve('abandoned'), ms);
+  };
+  let resolve: (value: 'abandoned') => void = () => {};
+  const promise = new Promise<'abandoned'>((r) => {
+    resolve = r;
+  });
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    promise,
+    cancel: () => {
+      signal.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 /** Repeats fetch-events every eventFetchInterval minutes (at once when nextTrigger asks) until aborted. */
-export async function runCollector(_options: CollectorOptions): Promise<void> {
-  throw new IntegrationError('not_available', 'The standalone collector is not available in this build yet.');
+export async function runCollector(options: CollectorOptions): Promise<void> {
+  const { engine, signal } = options;
+  const intervalMs = parseParams(options.params).eventFetchInterval * 60_000;
+  let totalEvents = 0;
+  let runs = 0;
+
+  while (!signal.aborted) {
+    const accepted = { count: 0 };
+    const started = engine.now();
+    const abandon = abandonTimer(signal, options.abandonAfterMs ?? 10_000);
+    const outcome = await Promise.race([
+      main('fetch-events', options.params, {}, runEngine(engine, signal, accepted)),
+      abandon.promise,
+    ]);
+    abandon.cancel();
+    runs++;
+    totalEvents += accepted.count;
+    if (outcome === 'abandoned') {
+      engine.log.warn('Collector stopped during a run; the run was abandoned before it saved its last window', {
+        eventsThisRun: accepted.count,
+      });
+      options.onProgress?.({ eventsThisRun: accepted.count, totalEvents, backlog: true, runs });
+      return;
+    }
+    const stopping = signal.aborted;
+    const failed = isCommandError(outcome) && !stopping;
+    const backlog = !isCommandError(outcome) && outcome.nextTrigger === '0';
+    options.onProgress?.({
+      eventsThisRun: accepted.count,
+      totalEvents,
+      backlog,
+      behindMs: behindOf(outcome),
+      runs,
+      error: failed && isCommandError(outcome) ? outcome.error : undefined,
+    });
+    if (stopping || (options.maxRuns !== undefined && runs >= options.maxRuns)) return;
+    if (backlog) continue;
+    const waitMs = Math.max(0, started + intervalMs - engine.now());
+    try {
+      await engineSleep(engine, waitMs, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error instanceof Error ? error : new IntegrationError('internal', String(error));
+    }
+  }
 }

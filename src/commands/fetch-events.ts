@@ -1,4 +1,26 @@
-import { notAvailable } from './not-available.js';
+/**
+ * fetch-events: one collection run (src/fetch/run.ts) with the shared clients, bounded by the time budget.
+ * The result asks the engine to run again at once (`nextTrigger: '0'`) while a backlog is left, except when
+ * the request budget is spent: then running again at once would only find it spent.
+ */
+import type { CommandResult } from '../engine/types.js';
+import { DEFAULT_TIME_BUDGET_MS, describeRun, runFetch } from '../fetch/run.js';
+import { buildClients } from './clients.js';
 import type { CommandHandler } from './types.js';
 
-export const fetchEvents: CommandHandler = notAvailable('fetch-events');
+export const fetchEvents: CommandHandler = async (context) => {
+  const { params, engine } = context;
+  const deadlineMs = engine.now() + DEFAULT_TIME_BUDGET_MS;
+  const { graph } = buildClients(context, { deadlineMs });
+  const summary = await runFetch({
+    engine,
+    graph,
+    maxFetch: params.maxFetch,
+    firstFetch: params.firstFetch,
+    lookbackMinutes: params.lookbackMinutes,
+    timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
+  });
+  const result: CommandResult = { readableOutput: describeRun(summary), rawResponse: summary };
+  if (summary.backlog && summary.stopReason !== 'request_budget') result.nextTrigger = '0';
+  return result;
+};

@@ -1,0 +1,307 @@
+/**
+ * One fetch-events run: read state → plan a window → read all its pages → dedup → send → save state, window
+ * after window, until caught up, `max_fetch` rows read, the time budget spent, or the request budget spent.
+ *
+ * At-least-once: state is saved only after `sendEvents` resolved for the events it covers, and a window is
+ * passed only once it was read completely. A failure or a crash at any point leaves the last saved state,
+ * from which the next run reads the same windows again; the dedup keys saved with it mean only events of
+ * the unsaved window can be sent twice.
+ */
+import { EVENT_META, type Engine, type TraceEvent } from '../engine/types.js';
+import { IntegrationError, isIntegrationError } from '../errors.js';
+import { rowToEvent } from '../graph/event.js';
+import { parseGraphInstant } from '../graph/instant.js';
+import type { GraphClient, MessageTraceRow } from '../graph/types.js';
+import { parseTimeExpression } from '../time/expressions.js';
+import { dedupKey, SeenSet } from './dedup.js';
+import { type FetchState, parseState, serializeState } from './state.js';
+import {
+  abandonThreshold,
+  advanceCursor,
+  DEFAULT_TUNING,
+  type FetchTuning,
+  earliestStart,
+  firstFetchStart,
+  floorSecond,
+  latestEnd,
+  MINUTE_MS,
+  nextDensity,
+  type PlannedWindow,
+  planWindow,
+  SECOND_MS,
+  shrinkWindow,
+} from './window.js';
+
+export const DEFAULT_TIME_BUDGET_MS = 240_000;
+
+export interface FetchRunOptions {
+  engine: Engine;
+  graph: GraphClient;
+  maxFetch: number;
+  /** `first_fetch` as typed. */
+  firstFetch: string;
+  lookbackMinutes: number;
+  /** Engine-clock milliseconds after the start when no new window starts (default 240 s). */
+  timeBudgetMs?: number;
+  tuning?: Partial<FetchTuning>;
+  signal?: AbortSignal;
+}
+
+export type StopReason = 'caught_up' | 'max_fetch' | 'time_budget' | 'request_budget' | 'aborted';
+
+export interface FetchRunSummary {
+  eventsSent: number;
+  rowsRead: number;
+  windows: number;
+  abandonedWindows: number;
+  stopReason: StopReason;
+  /** Rows are left between where this run stopped reading and now. */
+  backlog: boolean;
+  /** How far the reading position is behind the latest readable instant. */
+  behindMs: number;
+  cursor: string;
+  readUpTo: string;
+  seenRows: number;
+  stateChars: number;
+}
+
+type WindowRead =
+  | { complete: true; rows: MessageTraceRow[]; readAtMs: number }
+  | { complete: false; rowsSeen: number };
+
+async function readWindow(
+  graph: GraphClient,
+  engine: Engine,
+  window: PlannedWindow,
+  abandonAbove: number,
+  tuning: FetchTuning,
+  signal: AbortSignal | undefined,
+): Promise<WindowRead> {
+  const readAtMs = engine.now();
+  const rows: MessageTraceRow[] = [];
+  const pages = graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top: tuning.pageSize }, signal);
+  for await (const page of pages) {
+    rows.push(...page.rows);
+    if (rows.length > abandonAbove && window.endMs - window.startMs > SECOND_MS) {
+      return { complete: false, rowsSeen: rows.length };
+    }
+  }
+  return { complete: true, rows, readAtMs };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function initialState(options: FetchRunOptions, nowMs: number, tuning: FetchTuning): FetchState {
+  const accepted =
+    'Use an ISO 8601 time such as 2024-01-01T00:00:00Z or a relative time such as "3 days", at most 90 days back.';
+  const parsed = parseTimeExpression(options.firstFetch, nowMs);
+  if (!parsed.ok) {
+    throw new IntegrationError('invalid_param', `Invalid parameter first_fetch: '${options.firstFetch}' ${parsed.problem}. ${accepted}`);
+  }
+  const start = firstFetchStart(parsed.epochMs, nowMs, tuning);
+  if (!start.ok) {
+    throw new IntegrationError('invalid_param', `Invalid parameter first_fetch: '${options.firstFetch}' ${start.problem}. ${accepted}`);
+  }
+  return { cursorMs: start.startMs, readUpToMs: start.startMs, rowsPerMinute: undefined, seen: new SeenSet() };
+}
+
+function stopReasonOf(error: unknown, signal: AbortSignal | undefined): StopReason | undefined {
+  if (signal?.aborted) return 'aborted';
+  if (isIntegrationError(error)) {
+    if (error.code === 'request_budget_exhausted') return 'request_budget';
+    if (error.code === 'deadline_exceeded') return 'time_budget';
+  }
+  return undefined;
+}
+
+export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummary> {
+  const { engine, graph, signal } = options;
+  const tuning: FetchTuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const lookbackMs = options.lookbackMinutes * MINUTE_MS;
+  const startedAt = engine.now();
+  const deadline = startedAt + (options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS);
+
+  const saved = parseState(await engine.getLastRun());
+  const state = saved ?? initialState(options, startedAt, tuning);
+  // A first run, or a cursor moved over what Graph no longer keeps, must be saved even if no window is read:
+  // a relative first_fetch resolved again next run would leave a gap.
+  let unsaved = saved === undefined;
+  // Windows start on whole seconds; a cursor that does not (a hand-edited state) would never move.
+  state.cursorMs = floorSecond(state.cursorMs);
+  const earliest = earliestStart(startedAt, tuning);
+  if (state.cursorMs < earliest) {
+    // Graph no longer has these rows: nothing can fetch them. Say so, and go on from what it still has.
+    engine.log.warn('Rows older than 90 days can no longer be read from Graph; skipping them', {
+      from: iso(state.cursorMs),
+      to: iso(earliest),
+    });
+    state.cursorMs = earliest;
+    state.readUpToMs = Math.max(state.readUpToMs, earliest);
+    state.seen.pruneBefore(earliest);
+    unsaved = true;
+  }
+
+  const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch));
+  let position = state.cursorMs;
+  let previousWindowMs: number | undefined;
+  let rowsRead = 0;
+  let eventsSent = 0;
+  let windows = 0;
+  let abandonedWindows = 0;
+  let stateChars = JSON.stringify(serializeState(state)).length;
+  let stopReason: StopReason;
+
+  for (;;) {
+    if (signal?.aborted) {
+      stopReason = 'aborted';
+      break;
+    }
+    const nowMs = engine.now();
+    if (rowsRead >= options.maxFetch) {
+      stopReason = 'max_fetch';
+      break;
+    }
+    if (nowMs >= deadline) {
+      stopReason = 'time_budget';
+      break;
+    }
+    const window = planWindow(
+      { startMs: position, nowMs, targetRows, rowsPerMinute: state.rowsPerMinute, previousWindowMs },
+      tuning,
+    );
+    if (window === null) {
+      stopReason = 'caught_up';
+      break;
+    }
+
+    let read: WindowRead;
+    try {
+      read = await readWindow(graph, engine, window, abandonThreshold(targetRows, tuning), tuning, signal);
+    } catch (error) {
+      const reason = stopReasonOf(error, signal);
+      if (reason === undefined) throw error;
+      if (reason === 'request_budget') {
+        engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', {
+          window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+        });
+      } else if (reason === 'time_budget') {
+        engine.log.info('Time budget spent while reading a window: it is read again next run', {
+          window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+        });
+      }
+      stopReason = reason;
+      break;
+    }
+
+    if (!read.complete) {
+      abandonedWindows++;
+      rowsRead += read.rowsSeen;
+      const shorter = shrinkWindow(window, read.rowsSeen, targetRows) as PlannedWindow;
+      const lengthMs = window.endMs - window.startMs;
+      state.rowsPerMinute = Math.max(state.rowsPerMinute ?? 0, read.rowsSeen / (lengthMs / MINUTE_MS));
+      previousWindowMs = Math.max(SECOND_MS, Math.floor((shorter.endMs - shorter.startMs) / tuning.maxGrowth));
+      // Keep what was learnt even if the run ends before the next window: cursor and keys are unchanged,
+      // so saving is safe, and the next run does not repeat the same oversized window.
+      await engine.setLastRun(serializeState(state));
+      unsaved = false;
+      engine.log.info('Window holds more rows than planned: reading it again in shorter windows', {
+        window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+        rowsSeen: read.rowsSeen,
+      });
+      continue;
+    }
+
+    const events: TraceEvent[] = [];
+    let outside = 0;
+    for (const row of read.rows) {
+      const receivedMs = parseGraphInstant(row.receivedDateTime)?.epochMs;
+      if (receivedMs === undefined) {
+        throw new IntegrationError(
+          'graph_invalid_response',
+          `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`,
+        );
+      }
+      // Graph compares whole rows; a row outside [start, end] belongs to another window.
+      if (receivedMs < window.startMs || receivedMs >= window.endMs + SECOND_MS) {
+        outside++;
+        continue;
+      }
+      const key = dedupKey(row, receivedMs);
+      if (state.seen.has(key)) continue;
+      state.seen.add(key);
+      events.push(rowToEvent(row));
+    }
+
+    if (events.length > 0) await engine.sendEvents(events, EVENT_META);
+
+    state.cursorMs = advanceCursor(state.cursorMs, window, read.readAtMs, lookbackMs, tuning);
+    state.readUpToMs = Math.max(state.readUpToMs, window.endMs);
+    state.rowsPerMinute = nextDensity(state.rowsPerMinute, read.rows.length - outside, window);
+    state.seen.pruneBefore(state.cursorMs);
+    const document = serializeState(state);
+    await engine.setLastRun(document);
+    unsaved = false;
+    stateChars = JSON.stringify(document).length;
+
+    windows++;
+    rowsRead += read.rows.length;
+    eventsSent += events.length;
+    previousWindowMs = window.endMs - window.startMs;
+    position = window.endMs;
+    engine.log.info('Window fetched', {
+      window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+      rows: read.rows.length,
+      events: events.length,
+      ...(outside > 0 ? { rowsOutsideWindow: outside } : {}),
+      cursor: iso(state.cursorMs),
+    });
+  }
+
+  if (unsaved) await engine.setLastRun(serializeState(state));
+  const behindMs = Math.max(0, latestEnd(engine.now(), tuning) - position);
+  const backlog = stopReason !== 'caught_up' && behindMs > 0;
+  if (stopReason === 'max_fetch' && backlog && position <= state.cursorMs + lookbackMs) {
+    engine.log.warn('max_fetch is smaller than the rows of one look-back period; raise it to keep up', {
+      maxFetch: options.maxFetch,
+      lookbackMinutes: options.lookbackMinutes,
+    });
+  }
+  const summary: FetchRunSummary = {
+    eventsSent,
+    rowsRead,
+    windows,
+    abandonedWindows,
+    stopReason,
+    backlog,
+    behindMs,
+    cursor: iso(state.cursorMs),
+    readUpTo: iso(state.readUpToMs),
+    seenRows: state.seen.size,
+    stateChars,
+  };
+  engine.log.info('fetch-events run finished', { ...summary });
+  return summary;
+}
+
+/** Human-readable summary for the war room / CLI. */
+export function describeRun(summary: FetchRunSummary): string {
+  const reason: Record<StopReason, string> = {
+    caught_up: 'caught up',
+    max_fetch: 'max_fetch rows read',
+    time_budget: 'time budget spent',
+    request_budget: 'request budget spent',
+    aborted: 'stopped',
+  };
+  const behindMinutes = Math.round(summary.behindMs / MINUTE_MS);
+  const lines = [
+    `Sent ${summary.eventsSent} events from ${summary.rowsRead} rows in ${summary.windows} windows (${reason[summary.stopReason]}).`,
+    `Cursor ${summary.cursor}, read up to ${summary.readUpTo}.`,
+    summary.backlog
+      ? `Backlog: about ${behindMinutes} minutes left${summary.stopReason === 'request_budget' ? '; continuing at the next interval.' : '; running again at once.'}`
+      : 'No backlog.',
+  ];
+  if (summary.abandonedWindows > 0) lines.push(`${summary.abandonedWindows} windows were shortened because they held more rows than planned.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,98 @@
+/**
+ * The last-run document of fetch-events: versioned, parsed once with zod at the edge, precise afterwards.
+ *
+ * {
+ *   "version": 1,
+ *   "cursor": "2026-11-25T16:00:00.000Z",   every row received before it was read, and its events sent, at a
+ *                                           time when it was at least lookback old (so in its final state);
+ *                                           the next run starts reading here
+ *   "readUpTo": "2026-11-25T16:14:00.000Z", end of the last window read completely (≥ cursor)
+ *   "rowsPerMinute": 12.5,                  observed density, sizes the next windows
+ *   "seen": "base64…"                       dedup keys of rows received at or after the cursor (dedup.ts)
+ * }
+ *
+ * Anything else is refused with an error that says how to reset; a silent restart would either lose
+ * events or send them all again.
+ */
+import { z } from 'zod';
+import type { JsonObject } from '../engine/types.js';
+import { IntegrationError } from '../errors.js';
+import { SeenSet } from './dedup.js';
+
+export const STATE_VERSION = 1;
+
+export interface FetchState {
+  cursorMs: number;
+  readUpToMs: number;
+  /** `undefined` until a window has been read. */
+  rowsPerMinute: number | undefined;
+  seen: SeenSet;
+}
+
+const isoInstant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z$/, 'must be an ISO 8601 UTC time')
+  .transform((text, ctx) => {
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'is not a real time' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const stateV1 = z
+  .object({
+    version: z.literal(1),
+    cursor: isoInstant,
+    readUpTo: isoInstant,
+    rowsPerMinute: z.number().nonnegative().optional(),
+    seen: z.string(),
+  })
+  .refine((state) => state.readUpTo >= state.cursor, { message: 'readUpTo is before cursor' });
+
+export const RESET_HINT =
+  'To start over, reset the last run of this instance (in XSIAM: "Reset the last run"; with the standalone collector: delete last-run.json in the state directory). The next fetch then starts at first_fetch, and events after it may be sent again.';
+
+function invalid(problem: string): IntegrationError {
+  return new IntegrationError('state_invalid', `The saved fetch state cannot be used: ${problem}. ${RESET_HINT}`);
+}
+
+/** `undefined` for an empty document (first run); the state otherwise; throws `state_invalid`. */
+export function parseState(raw: unknown): FetchState | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('it is not a JSON object');
+  if (Object.keys(raw).length === 0) return undefined;
+  const version = (raw as Record<string, unknown>).version;
+  if (typeof version === 'number' && version > STATE_VERSION) {
+    throw invalid(`it was written by a newer version of this integration (state version ${version}, this one reads ${STATE_VERSION})`);
+  }
+  const parsed = stateV1.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'state'} ${issue.message}`);
+    throw invalid(problems.join('; '));
+  }
+  let seen: SeenSet;
+  try {
+    seen = SeenSet.parse(parsed.data.seen);
+  } catch (error) {
+    throw invalid(error instanceof Error ? error.message : 'seen keys are unreadable');
+  }
+  return {
+    cursorMs: parsed.data.cursor,
+    readUpToMs: parsed.data.readUpTo,
+    rowsPerMinute: parsed.data.rowsPerMinute,
+    seen,
+  };
+}
+
+export function serializeState(state: FetchState): JsonObject {
+  const document: JsonObject = {
+    version: STATE_VERSION,
+    cursor: new Date(state.cursorMs).toISOString(),
+    readUpTo: new Date(state.readUpToMs).toISOString(),
+    seen: state.seen.serialize(),
+  };
+  if (state.rowsPerMinute !== undefined) document.rowsPerMinute = Number(state.rowsPerMinute.toPrecision(6));
+  return document;
+}

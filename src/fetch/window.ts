@@ -1,0 +1,157 @@
+/**
+ * Window planning: pure functions of the state, the tuning and the clock.
+ *
+ * Graph rules (https://learn.microsoft.com/graph/api/messagetracingroot-list-messagetraces): a listing is
+ * `receivedDateTime ge start and le end`, both inclusive, at most 10 days long, start at most 90 days back,
+ * end not in the future. Bounds here are whole seconds, because Graph takes `YYYY-MM-DDThh:mm:ssZ`.
+ *
+ * The cursor rule (why nothing is lost). A row can become visible, and change status, up to a few minutes
+ * after it was received; `lookback` must cover that delay. A window read at time t (the first request of
+ * its listing; every row it returns is in its state at t or later) has seen, in their final state, all rows
+ * received before t − lookback. So after a window [a, b] is read completely and its events are sent, the
+ * cursor may move to min(b, t − margin − lookback), and only if it stood at a. Rows before the cursor are
+ * then final and sent; rows after it are read again by the next run, which starts at the cursor. Row order
+ * in a listing is never used.
+ */
+
+export const SECOND_MS = 1000;
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+/** Graph: a listing spans at most 10 days. */
+export const MAX_WINDOW_MS = 10 * DAY_MS;
+/** Graph: a listing starts at most 90 days back. */
+export const RETENTION_MS = 90 * DAY_MS;
+
+export interface FetchTuning {
+  /**
+   * Windows end this long before now, and the cursor trails reads by it: our clock may run ahead of
+   * Graph's, and Graph refuses an end in the future.
+   */
+  safetyMarginMs: number;
+  /** Starts stay this far inside the 90 days, so a listing that takes a while is still accepted. */
+  retentionMarginMs: number;
+  /** First window when the density is not known yet. */
+  initialWindowMs: number;
+  /** Most rows one window is planned for (a window's rows are held in memory until it is sent). */
+  maxWindowRows: number;
+  /** A window may grow at most this many times over the previous one in a run. */
+  maxGrowth: number;
+  /** Rows per page (`$top`, 1 to 5000). */
+  pageSize: number;
+}
+
+export const DEFAULT_TUNING: FetchTuning = {
+  safetyMarginMs: MINUTE_MS,
+  retentionMarginMs: 10 * MINUTE_MS,
+  initialWindowMs: 10 * MINUTE_MS,
+  maxWindowRows: 20_000,
+  maxGrowth: 4,
+  pageSize: 5000,
+};
+
+export function floorSecond(ms: number): number {
+  return Math.floor(ms / SECOND_MS) * SECOND_MS;
+}
+
+export function ceilSecond(ms: number): number {
+  return Math.ceil(ms / SECOND_MS) * SECOND_MS;
+}
+
+/** The latest instant a window may end at, read at `nowMs`. */
+export function latestEnd(nowMs: number, tuning: FetchTuning): number {
+  return floorSecond(nowMs - tuning.safetyMarginMs);
+}
+
+/** The earliest instant a window may start at, read at `nowMs`. */
+export function earliestStart(nowMs: number, tuning: FetchTuning): number {
+  return ceilSecond(nowMs - RETENTION_MS + tuning.retentionMarginMs);
+}
+
+export type FirstStart = { ok: true; startMs: number } | { ok: false; problem: string };
+
+/**
+ * Where the first run starts: `first_fetch` resolved against the clock. More than 90 days back or in the
+ * future is a configuration error; exactly at the limit is moved just inside it.
+ */
+export function firstFetchStart(firstFetchMs: number, nowMs: number, tuning: FetchTuning): FirstStart {
+  if (firstFetchMs < nowMs - RETENTION_MS) {
+    return { ok: false, problem: 'is more than 90 days back; Graph keeps message traces for 90 days' };
+  }
+  if (firstFetchMs > nowMs) return { ok: false, problem: 'is in the future' };
+  return { ok: true, startMs: Math.min(latestEnd(nowMs, tuning), Math.max(floorSecond(firstFetchMs), earliestStart(nowMs, tuning))) };
+}
+
+export interface WindowPlanInput {
+  /** Where this window starts (the cursor for a run's first window, the previous end after). */
+  startMs: number;
+  nowMs: number;
+  /** Rows this window should hold, as estimated from the density. */
+  targetRows: number;
+  rowsPerMinute: number | undefined;
+  /** Length of the previous window of this run, to limit growth. */
+  previousWindowMs: number | undefined;
+}
+
+export interface PlannedWindow {
+  startMs: number;
+  endMs: number;
+}
+
+/** The next window, or `null` when the start has caught up with now. */
+export function planWindow(input: WindowPlanInput, tuning: FetchTuning): PlannedWindow | null {
+  const startMs = Math.max(floorSecond(input.startMs), earliestStart(input.nowMs, tuning));
+  const limit = Math.min(latestEnd(input.nowMs, tuning), startMs + MAX_WINDOW_MS);
+  if (limit <= startMs) return null;
+  let lengthMs =
+    input.rowsPerMinute === undefined
+      ? tuning.initialWindowMs
+      : input.rowsPerMinute <= 0
+        ? MAX_WINDOW_MS
+        : (Math.max(1, input.targetRows) / input.rowsPerMinute) * MINUTE_MS;
+  if (input.previousWindowMs !== undefined) lengthMs = Math.min(lengthMs, input.previousWindowMs * tuning.maxGrowth);
+  lengthMs = Math.max(SECOND_MS, ceilSecond(lengthMs));
+  let endMs = Math.min(startMs + lengthMs, limit);
+  // A short tail left before `limit` would cost a request of its own: take it in.
+  if (limit - endMs < lengthMs / 4) endMs = limit;
+  return { startMs, endMs };
+}
+
+/**
+ * A window that turned out to hold far more rows than planned is abandoned before it is complete and
+ * planned again, shorter. `null` when it cannot be shortened (one second).
+ */
+export function shrinkWindow(window: PlannedWindow, rowsSeen: number, targetRows: number): PlannedWindow | null {
+  const lengthMs = window.endMs - window.startMs;
+  if (lengthMs <= SECOND_MS) return null;
+  const scaled = floorSecond((lengthMs * Math.max(1, targetRows)) / Math.max(1, rowsSeen));
+  const shorter = Math.max(SECOND_MS, Math.min(scaled, floorSecond(lengthMs / 2)));
+  return { startMs: window.startMs, endMs: window.startMs + shorter };
+}
+
+/** Rows beyond which a window is abandoned and shortened. */
+export function abandonThreshold(targetRows: number, tuning: FetchTuning): number {
+  return Math.max(2 * targetRows, tuning.pageSize);
+}
+
+/**
+ * The cursor after window [startMs, endMs] was read completely (first request at `readAtMs`) and its events
+ * were sent. It moves only when it stood at the window's start: a gap behind it would hide rows read
+ * too early to be final.
+ */
+export function advanceCursor(
+  cursorMs: number,
+  window: PlannedWindow,
+  readAtMs: number,
+  lookbackMs: number,
+  tuning: FetchTuning,
+): number {
+  if (cursorMs !== window.startMs) return cursorMs;
+  const settled = floorSecond(readAtMs - tuning.safetyMarginMs - lookbackMs);
+  return Math.max(cursorMs, Math.min(window.endMs, settled));
+}
+
+/** Density after a completed window: the mean of the old estimate and what the window showed. */
+export function nextDensity(previous: number | undefined, rows: number, window: PlannedWindow): number {
+  const observed = rows / Math.max(1 / 60, (window.endMs - window.startMs) / MINUTE_MS);
+  return previous === undefined ? observed : (previous + observed) / 2;
+}

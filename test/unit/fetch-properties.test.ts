@@ -1,0 +1,274 @@
+/**
+ * Property tests of the fetch loop (planning + dedup + state) against a fake Graph over a generated ground
+ * truth: random arrival times and bursts, late visibility, status changes, random page order and sizes,
+ * random run schedules, max_fetch, time budgets, and failures at every point (mid-pages, sink refusing, sink
+ * delivering then crashing, crash before setLastRun, request budget spent, deadline).
+ *
+ * Claims: every ground-truth (id, recipient, final status) reaches the sink; nothing outside the ground
+ * truth does; a key is delivered twice only when its earlier delivery was in a run that crashed; the saved
+ * state always parses; every listing obeys Graph's rules (the fake refuses otherwise).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MemoryEngine } from '../../src/engine/memory.js';
+import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { parseState } from '../../src/fetch/state.js';
+import { DEFAULT_TUNING, planWindow } from '../../src/fetch/window.js';
+import { runFetch } from '../../src/fetch/run.js';
+import {
+  type EngineFault,
+  FakeGraph,
+  FaultyEngine,
+  finalStatusOf,
+  type ListingFault,
+  type TruthRow,
+} from '../helpers/fetch-fake-graph.js';
+
+const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
+const MINUTE = 60_000;
+const STATUSES = ['gettingStatus', 'pending', 'delivered', 'failed', 'quarantined', 'recalled', 'somethingNew'];
+
+const messageArb = fc.record({
+  offsetMs: fc.oneof(fc.integer({ min: 0, max: 60 * MINUTE }), fc.constantFrom(0, 1000, 1_800_000, 1_800_500)),
+  precision: fc.constantFrom<0 | 3 | 7>(0, 3, 7),
+  subTicks: fc.integer({ min: 0, max: 9999 }),
+  recipients: fc.array(
+    fc.record({
+      visibleFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      statuses: fc.array(fc.constantFrom(...STATUSES), { minLength: 1, maxLength: 3 }),
+      changeFractions: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }),
+    }),
+    { minLength: 1, maxLength: 3 },
+  ),
+});
+
+const faultArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom<EngineFault>('send-rejects', 'send-delivers-then-throws', 'save-fails'),
+      at: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom<ListingFault>('error', 'budget', 'deadline'),
+      at: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
+);
+
+const scenarioArb = fc.record({
+  seed: fc.integer(),
+  lookbackMinutes: fc.constantFrom(1, 5, 15),
+  messages: fc.array(messageArb, { maxLength: 40 }),
+  firstRunDelayMs: fc.oneof(fc.integer({ min: 0, max: 20 * MINUTE }), fc.integer({ min: 0, max: 3 * 60 * MINUTE })),
+  runs: fc.array(
+    fc.record({
+      gapMs: fc.oneof(fc.integer({ min: 1000, max: 3 * MINUTE }), fc.integer({ min: 1000, max: 40 * MINUTE })),
+      maxFetch: fc.integer({ min: 1, max: 60 }),
+      timeBudgetMs: fc.integer({ min: 1000, max: 240_000 }),
+      fault: faultArb,
+    }),
+    { minLength: 1, maxLength: 30 },
+  ),
+  tuning: fc.record({
+    maxWindowRows: fc.integer({ min: 1, max: 40 }),
+    initialWindowMs: fc.integer({ min: 1000, max: 3 * 60 * MINUTE }),
+    maxGrowth: fc.constantFrom(2, 4, 8),
+    pageSize: fc.integer({ min: 1, max: 10 }),
+    safetyMarginMs: fc.constantFrom(0, 1000, 60_000),
+  }),
+  maxPageSize: fc.integer({ min: 1, max: 10 }),
+  maxPageLatencyMs: fc.oneof(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 120_000 })),
+});
+
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Ground truth: every visibility and status delay stays under the lookback (the collector's contract). */
+function buildTruth(scenario: Scenario): TruthRow[] {
+  const lookbackMs = scenario.lookbackMinutes * MINUTE;
+  const rows: TruthRow[] = [];
+  scenario.messages.forEach((message, m) => {
+    const receivedMs =
+      T0 + (message.precision === 0 ? Math.floor(message.offsetMs / 1000) * 1000 : message.offsetMs);
+    message.recipients.forEach((recipient, r) => {
+      const room = lookbackMs - 1000;
+      const visibleAtMs = receivedMs + 1 + Math.floor(recipient.visibleFraction * room * 0.5);
+      const times = recipient.changeFractions
+        .slice(0, recipient.statuses.length - 1)
+        .map((f) => visibleAtMs + 1 + Math.floor(f * (receivedMs + room - visibleAtMs - 1)))
+        .sort((a, b) => a - b);
+      const history = [{ status: recipient.statuses[0] as string, atMs: visibleAtMs }];
+      recipient.statuses.slice(1).forEach((status, i) => {
+        // Consecutive equal statuses are no change.
+        if (status !== history[history.length - 1]?.status) history.push({ status, atMs: times[i] as number });
+      });
+      rows.push({
+        id: `msg-${m}`,
+        recipientAddress: `user${r}@example.test`,
+        receivedMs,
+        subTicks: message.precision === 7 ? message.subTicks : 0,
+        precision: message.precision,
+        visibleAtMs,
+        history,
+      });
+    });
+  });
+  return rows;
+}
+
+const PLANNED = /simulated/;
+
+async function runScenario(scenario: Scenario): Promise<void> {
+  const truth = buildTruth(scenario);
+  const memory = new MemoryEngine({ startTimeMs: T0 + scenario.firstRunDelayMs });
+  const engine = new FaultyEngine(memory);
+  const graph = new FakeGraph({
+    rows: truth,
+    clock: memory,
+    seed: scenario.seed,
+    maxPageSize: scenario.maxPageSize,
+    maxPageLatencyMs: scenario.maxPageLatencyMs,
+  });
+  const crashedRuns = new Set<number>();
+  const base = {
+    engine,
+    graph,
+    firstFetch: new Date(T0).toISOString(),
+    lookbackMinutes: scenario.lookbackMinutes,
+    tuning: scenario.tuning,
+  };
+
+  let run = 0;
+  for (const planned of scenario.runs) {
+    run++;
+    const fault = planned.fault;
+    graph.clearFaults();
+    if (fault && (fault.kind === 'error' || fault.kind === 'budget' || fault.kind === 'deadline')) {
+      graph.failNextListing(fault.at, fault.kind);
+      engine.startRun(run);
+    } else {
+      engine.startRun(run, fault ? { fault: fault.kind as EngineFault, at: fault.at } : undefined);
+    }
+    try {
+      await runFetch({ ...base, maxFetch: planned.maxFetch, timeBudgetMs: planned.timeBudgetMs });
+    } catch (error) {
+      if (!(error instanceof Error) || !PLANNED.test(error.message)) throw error;
+      crashedRuns.add(run);
+    }
+    expect(() => parseState(memory.lastRun)).not.toThrow();
+    memory.advance(planned.gapMs);
+  }
+
+  // Drain: runs every 5 minutes, no failures, until everything has settled behind the cursor.
+  graph.clearFaults();
+  const lastReceived = Math.max(T0, ...truth.map((row) => row.receivedMs));
+  for (let drain = 0; ; drain++) {
+    if (drain > 3000) throw new Error('the collector did not catch up');
+    run++;
+    engine.startRun(run);
+    const summary = await runFetch({ ...base, maxFetch: 1000, timeBudgetMs: 240_000 });
+    const state = parseState(memory.lastRun);
+    // Past the cursor every row was read in its final state and sent.
+    if (state && state.cursorMs > lastReceived + 1000) break;
+    if (!summary.backlog) memory.advance(5 * MINUTE);
+  }
+
+  const valid = new Set<string>();
+  for (const row of truth) {
+    for (const change of row.history) valid.add(`${row.id}|${row.recipientAddress}|${change.status}`);
+  }
+  const lastDeliveryRun = new Map<string, number>();
+  for (const delivery of engine.deliveries) {
+    expect(valid.has(delivery.key), `unexpected key ${delivery.key}`).toBe(true);
+    const previous = lastDeliveryRun.get(delivery.key);
+    if (previous !== undefined) {
+      expect(crashedRuns.has(previous), `${delivery.key} delivered again after a clean run ${previous}`).toBe(true);
+    }
+    lastDeliveryRun.set(delivery.key, delivery.run);
+  }
+  for (const row of truth) {
+    const key = `${row.id}|${row.recipientAddress}|${finalStatusOf(row)}`;
+    expect(lastDeliveryRun.has(key), `final status never delivered: ${key}`).toBe(true);
+  }
+  // Every event carries _time = receivedDateTime in ISO UTC.
+  for (const event of memory.events) expect(event._time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+}
+
+/** Rows arriving while runs happen, slow pages: reads land inside the lookback, where the cursor rule matters. */
+const busyScenarioArb = scenarioArb.chain((scenario) =>
+  fc
+    .record({
+      messages: fc.array(
+        messageArb.map((message) => ({ ...message, offsetMs: message.offsetMs % (10 * MINUTE) })),
+        { minLength: 5, maxLength: 40 },
+      ),
+      runs: fc.array(
+        fc.record({
+          gapMs: fc.integer({ min: 1000, max: 2 * MINUTE }),
+          maxFetch: fc.integer({ min: 1, max: 60 }),
+          timeBudgetMs: fc.integer({ min: 1000, max: 240_000 }),
+          fault: faultArb,
+        }),
+        { minLength: 5, maxLength: 30 },
+      ),
+      maxPageLatencyMs: fc.integer({ min: 0, max: 120_000 }),
+    })
+    .map((busy): Scenario => ({ ...scenario, ...busy, lookbackMinutes: 1, firstRunDelayMs: 0 })),
+);
+
+describe('fetch loop properties', () => {
+  it('delivers every final status, nothing twice except after a crash, whatever the order, schedule and failures', async () => {
+    await fc.assert(fc.asyncProperty(scenarioArb, runScenario), { numRuns: 500 });
+  }, 120_000);
+
+  it('holds when reads land inside the lookback and pages are slow', async () => {
+    await fc.assert(fc.asyncProperty(busyScenarioArb, runScenario), { numRuns: 300 });
+  }, 120_000);
+});
+
+describe('planning and dedup properties', () => {
+  it('every planned window obeys Graph: ≤ 10 days, start ≤ 90 days back, end before now, at least a second', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -200 * 86_400_000, max: 86_400_000 }),
+        fc.option(fc.double({ min: 0, max: 1e7, noNaN: true }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1000, max: 20 * 86_400_000 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (offset, rowsPerMinute, previousWindowMs, targetRows) => {
+          const nowMs = T0 + 123_456;
+          const w = planWindow({ startMs: nowMs + offset, nowMs, targetRows, rowsPerMinute, previousWindowMs }, DEFAULT_TUNING);
+          if (w === null) return;
+          expect(w.endMs - w.startMs).toBeGreaterThanOrEqual(1000);
+          expect(w.endMs - w.startMs).toBeLessThanOrEqual(10 * 86_400_000);
+          expect(w.startMs).toBeGreaterThan(nowMs - 90 * 86_400_000);
+          expect(w.endMs).toBeLessThanOrEqual(nowMs - DEFAULT_TUNING.safetyMarginMs);
+          expect(w.startMs % 1000 + (w.endMs % 1000)).toBe(0);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the seen set answers the same after a serialize/parse round trip', () => {
+    const keyArb = fc.record({
+      id: fc.string({ maxLength: 6 }),
+      recipientAddress: fc.option(fc.string({ maxLength: 6 }), { nil: null }),
+      status: fc.constantFrom(...STATUSES, 'Delivered', 'x'),
+      at: fc.integer({ min: T0, max: T0 + 600_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 60 }), fc.array(keyArb, { maxLength: 20 }), (added, probes) => {
+        const seen = new SeenSet();
+        for (const k of added) seen.add(dedupKey(k, k.at));
+        const back = SeenSet.parse(seen.serialize());
+        for (const k of [...added, ...probes]) expect(back.has(dedupKey(k, k.at))).toBe(seen.has(dedupKey(k, k.at)));
+        for (const k of added) expect(back.has(dedupKey(k, k.at))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

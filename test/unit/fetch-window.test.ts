@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import {
+  advanceCursor,
+  DAY_MS,
+  DEFAULT_TUNING,
+  firstFetchStart,
+  MAX_WINDOW_MS,
+  MINUTE_MS,
+  nextDensity,
+  planWindow,
+  shrinkWindow,
+} from '../../src/fetch/window.js';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+const tuning = DEFAULT_TUNING;
+
+describe('firstFetchStart', () => {
+  it('starts at first_fetch, in whole seconds', () => {
+    expect(firstFetchStart(NOW - 3 * DAY_MS + 400, NOW, tuning)).toEqual({ ok: true, startMs: NOW - 3 * DAY_MS });
+  });
+
+  it('refuses more than 90 days back and the future', () => {
+    const old = firstFetchStart(NOW - 91 * DAY_MS, NOW, tuning);
+    expect(old.ok).toBe(false);
+    expect(!old.ok && old.problem).toMatch(/90 days/);
+    expect(firstFetchStart(NOW + MINUTE_MS, NOW, tuning).ok).toBe(false);
+  });
+
+  it('moves exactly 90 days back just inside the limit', () => {
+    const start = firstFetchStart(NOW - 90 * DAY_MS, NOW, tuning);
+    expect(start).toEqual({ ok: true, startMs: NOW - 90 * DAY_MS + tuning.retentionMarginMs });
+  });
+});
+
+describe('planWindow', () => {
+  const base = { nowMs: NOW, targetRows: 1000, rowsPerMinute: undefined, previousWindowMs: undefined };
+
+  it('is null once caught up with now − margin', () => {
+    expect(planWindow({ ...base, startMs: NOW - tuning.safetyMarginMs }, tuning)).toBeNull();
+    expect(planWindow({ ...base, startMs: NOW }, tuning)).toBeNull();
+  });
+
+  it('never ends in the future nor spans over 10 days', () => {
+    const w = planWindow({ ...base, startMs: NOW - 30 * DAY_MS, rowsPerMinute: 0 }, tuning);
+    expect(w).toEqual({ startMs: NOW - 30 * DAY_MS, endMs: NOW - 30 * DAY_MS + MAX_WINDOW_MS });
+    const recent = planWindow({ ...base, startMs: NOW - 5 * MINUTE_MS, rowsPerMinute: 0 }, tuning);
+    expect(recent?.endMs).toBe(NOW - tuning.safetyMarginMs);
+  });
+
+  it('starts no further back than 90 days', () => {
+    const w = planWindow({ ...base, startMs: NOW - 100 * DAY_MS, rowsPerMinute: 0 }, tuning);
+    expect(w?.startMs).toBe(NOW - 90 * DAY_MS + tuning.retentionMarginMs);
+  });
+
+  it('sizes the window from the density and the target', () => {
+    const w = planWindow({ ...base, startMs: NOW - DAY_MS, rowsPerMinute: 100 }, tuning);
+    expect(w).toEqual({ startMs: NOW - DAY_MS, endMs: NOW - DAY_MS + 10 * MINUTE_MS });
+    const first = planWindow({ ...base, startMs: NOW - DAY_MS }, tuning);
+    expect(first && first.endMs - first.startMs).toBe(tuning.initialWindowMs);
+  });
+
+  it('limits growth over the previous window and takes in a short tail', () => {
+    const grown = planWindow({ ...base, startMs: NOW - DAY_MS, rowsPerMinute: 0.001, previousWindowMs: MINUTE_MS }, tuning);
+    expect(grown && grown.endMs - grown.startMs).toBe(4 * MINUTE_MS);
+    const tail = planWindow({ ...base, startMs: NOW - 12 * MINUTE_MS, rowsPerMinute: 100 }, tuning);
+    expect(tail?.endMs).toBe(NOW - tuning.safetyMarginMs);
+  });
+
+  it('is at least one second long', () => {
+    const w = planWindow({ ...base, startMs: NOW - DAY_MS, rowsPerMinute: 1e9 }, tuning);
+    expect(w && w.endMs - w.startMs).toBe(1000);
+  });
+});
+
+describe('shrinkWindow', () => {
+  it('scales the window down to the target and at least halves it', () => {
+    const w = { startMs: NOW - DAY_MS, endMs: NOW - DAY_MS + 60 * MINUTE_MS };
+    expect(shrinkWindow(w, 40_000, 10_000)).toEqual({ startMs: w.startMs, endMs: w.startMs + 15 * MINUTE_MS });
+    expect(shrinkWindow(w, 11_000, 10_000)).toEqual({ startMs: w.startMs, endMs: w.startMs + 30 * MINUTE_MS });
+  });
+
+  it('cannot shorten a one-second window', () => {
+    expect(shrinkWindow({ startMs: NOW, endMs: NOW + 1000 }, 99_999, 1)).toBeNull();
+  });
+});
+
+describe('advanceCursor', () => {
+  const lookback = 15 * MINUTE_MS;
+  const margin = tuning.safetyMarginMs;
+
+  it('moves to the window end when the window was read long after it', () => {
+    const w = { startMs: NOW - DAY_MS, endMs: NOW - DAY_MS + 10 * MINUTE_MS };
+    expect(advanceCursor(w.startMs, w, NOW, lookback, tuning)).toBe(w.endMs);
+  });
+
+  it('stops at read time − margin − lookback: newer rows may still change', () => {
+    const w = { startMs: NOW - 30 * MINUTE_MS, endMs: NOW - margin };
+    expect(advanceCursor(w.startMs, w, NOW, lookback, tuning)).toBe(NOW - margin - lookback);
+  });
+
+  it('never moves back, and never over a gap', () => {
+    const w = { startMs: NOW - 5 * MINUTE_MS, endMs: NOW - margin };
+    expect(advanceCursor(w.startMs, w, NOW, lookback, tuning)).toBe(w.startMs);
+    const later = { startMs: NOW - 20 * MINUTE_MS, endMs: NOW - 10 * MINUTE_MS };
+    expect(advanceCursor(NOW - 40 * MINUTE_MS, later, NOW + DAY_MS, lookback, tuning)).toBe(NOW - 40 * MINUTE_MS);
+  });
+});
+
+describe('nextDensity', () => {
+  it('averages the estimate with what a window showed', () => {
+    const w = { startMs: 0, endMs: 10 * MINUTE_MS };
+    expect(nextDensity(undefined, 100, w)).toBe(10);
+    expect(nextDensity(30, 100, w)).toBe(20);
+  });
+});
