@@ -55,6 +55,10 @@ export const ARG_RULES: Record<string, Record<string, ArgRule>> = {
     message_id: { kind: 'text', accepted: 'Use the Internet message ID, such as <abc@contoso.com>.' },
     subject: { kind: 'text', accepted: 'Use any text.' },
   },
+  'o365-message-trace-get-details': {
+    id: { kind: 'text', accepted: 'Use the id of an event, as in O365MessageTrace.Event.id.' },
+    recipient_address: emailAddress,
+  },
 };
 
 function checkPredefined(spec: ManifestArgument, value: string): Coerced<string> {

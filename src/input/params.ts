@@ -29,6 +29,14 @@ export interface IntegrationParams {
   authCode: string | undefined;
   useManagedIdentities: boolean;
   managedIdentitiesClientId: string | undefined;
+  /**
+   * Workload identity federation: sign in with the platform's identity token (a file) as client assertion.
+   * parseParams always sets this and the next field; they are optional only so that params written out by
+   * hand elsewhere (test kits) keep compiling, and absent means off / unset.
+   */
+  useWorkloadIdentity?: boolean;
+  /** Path of that token file; when undefined, AZURE_FEDERATED_TOKEN_FILE is used (auth/select.ts). */
+  federatedTokenFile?: string | undefined;
   /** Entra ID origin, e.g. `https://login.microsoftonline.com`. */
   authorityUrl: string;
   caCertificate: string | undefined;
@@ -147,6 +155,19 @@ export const PARAM_RULES: Record<string, ParamRule> = {
     key: 'managedIdentitiesClientId',
     accepted: "Use the user-assigned managed identity's Client ID, a GUID, or leave it empty for the system-assigned identity.",
     refine: guid,
+  },
+  use_workload_identity: { key: 'useWorkloadIdentity', accepted: 'Use true or false.' },
+  federated_token_file: {
+    key: 'federatedTokenFile',
+    accepted:
+      'Use the path of the identity token file the platform writes, for example /var/run/secrets/azure/tokens/azure-identity-token, or leave it empty to use AZURE_FEDERATED_TOKEN_FILE.',
+    refine: (value) =>
+      // A path, not a token: a pasted JWT here would otherwise be echoed back in file errors.
+      /^[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*$/.test(value)
+        ? { ok: false, problem: 'looks like a token, not a file path' }
+        : /[\0\r\n]/.test(value)
+          ? { ok: false, problem: 'contains a line break or NUL character' }
+          : { ok: true, value },
   },
   authority_url: {
     key: 'authorityUrl',
@@ -268,6 +289,8 @@ export function parseParams(raw: Record<string, unknown>, manifest: Manifest = l
     authCode: values.authCode as string | undefined,
     useManagedIdentities: (values.useManagedIdentities as boolean | undefined) ?? false,
     managedIdentitiesClientId: values.managedIdentitiesClientId as string | undefined,
+    useWorkloadIdentity: (values.useWorkloadIdentity as boolean | undefined) ?? false,
+    federatedTokenFile: values.federatedTokenFile as string | undefined,
     authorityUrl: values.authorityUrl as string,
     caCertificate: values.caCertificate as string | undefined,
     insecure: (values.insecure as boolean | undefined) ?? false,

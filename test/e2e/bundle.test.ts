@@ -122,6 +122,7 @@ describe('the single-file bundle', () => {
         'o365-message-trace-auth-test',
         'o365-message-trace-generate-login-url',
         'o365-message-trace-get-events',
+        'o365-message-trace-get-details',
         'test-module',
       ].sort(),
     );

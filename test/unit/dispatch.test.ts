@@ -10,7 +10,7 @@ const params = {
 };
 
 describe('main', () => {
-  it('routes the six commands', () => {
+  it('routes the six commands of the seed and get-details', () => {
     expect(COMMAND_NAMES.sort()).toEqual(
       [
         'fetch-events',
@@ -18,6 +18,7 @@ describe('main', () => {
         'o365-message-trace-auth-test',
         'o365-message-trace-generate-login-url',
         'o365-message-trace-get-events',
+        'o365-message-trace-get-details',
         'test-module',
       ].sort(),
     );
