@@ -1,5 +1,5 @@
 /**
- * The confidential client (client secret, certificate, authorization code): one MSAL
+ * The confidential client (client secret, certificate, authorization code, workload identity): one MSAL
  * ConfidentialClientApplication per provider, its cache in the integration context, its requests through
  * the integration's transport, and endpoint metadata supplied so MSAL needs no discovery request.
  */
@@ -23,10 +23,19 @@ export interface AcquiredToken {
   fromCache: boolean;
 }
 
+/**
+ * Workload identity federation: the client assertion is the platform's identity token, fetched anew for
+ * every token request (MSAL calls it each time; see federated-token.ts).
+ */
+export interface FederatedAssertion {
+  kind: 'federated';
+  assertion: () => Promise<string>;
+}
+
 export interface ConfidentialSettings {
   tenantId: string;
   clientId: string;
-  credential: ClientCredential;
+  credential: ClientCredential | FederatedAssertion;
   authorityUrl: string;
   url: string;
   engine: Engine;
@@ -44,6 +53,9 @@ export function createConfidentialApp(settings: ConfidentialSettings): Confident
   };
   if (settings.credential.kind === 'secret') {
     auth.clientSecret = settings.credential.clientSecret;
+  } else if (settings.credential.kind === 'federated') {
+    // A callback, not a string: a string would be sent unchanged after the platform has replaced the file.
+    auth.clientAssertion = settings.credential.assertion;
   } else {
     const certificate = prepareCertificate(settings.credential.thumbprint, settings.credential.privateKey);
     auth.clientCertificate = {

@@ -7,7 +7,9 @@
  */
 import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { IntegrationError } from '../errors.js';
+import { FEDERATION_AUDIENCE, type FederatedTokenClaims, describeTokenFileSetting } from './federated-token.js';
 import { TransportFailure } from './network.js';
+import type { FederatedTokenFile } from './select.js';
 import type { AuthMethod } from './types.js';
 
 /** Which token request failed; decides how "invalid grant" style codes are explained. */
@@ -21,8 +23,10 @@ export interface AuthErrorContext {
   managedIdentityClientId?: string | undefined;
   /** The Graph origin (`url` param). */
   url: string;
-  /** Values that must never appear in a message (secret, key, code). */
+  /** Values that must never appear in a message (secret, key, code, federated token). */
   secrets?: readonly string[];
+  /** Workload identity: the token file and the public claims of the token last read from it. */
+  federation?: { tokenFile: FederatedTokenFile; claims: () => FederatedTokenClaims | undefined };
 }
 
 export const RESET_STEPS =
@@ -87,7 +91,81 @@ function transportMessage(failure: TransportFailure, context: AuthErrorContext):
   }
 }
 
+const FEDERATED_CREDENTIALS_PAGE =
+  "Entra ID > App registrations > the app > Certificates & secrets > Federated credentials";
+
+/** What the token presented was: issuer, subject and audience, as a person compares them in the portal. */
+function presented(claims: FederatedTokenClaims | undefined): string {
+  if (claims === undefined) return '';
+  const parts = [
+    `issuer '${claims.issuer ?? '(none)'}'`,
+    `subject '${claims.subject ?? '(none)'}'`,
+    `audience ${claims.audiences.length > 0 ? claims.audiences.map((a) => `'${a}'`).join(', ') : '(none)'}`,
+  ];
+  return ` The token presented has ${parts.join(', ')}.`;
+}
+
+/**
+ * Entra ID's answers to a federated client assertion (workload identity federation): the federated
+ * credential on the app does not match the token, or the token itself is refused. Each message says what
+ * to change and where. Codes: https://login.microsoftonline.com/error?code=N
+ */
+function federationRefusal(
+  u: Upstream,
+  context: AuthErrorContext,
+): { code: IntegrationError['code']; message: string } | undefined {
+  const federation = context.federation;
+  if (federation === undefined) return undefined;
+  const claims = federation.claims();
+  const file = `the token in ${JSON.stringify(federation.tokenFile.path)} (${describeTokenFileSetting(federation.tokenFile)})`;
+  const match = `Issuer, Subject identifier and Audience (${FEDERATION_AUDIENCE} unless you chose another) must equal the token's iss, sub and aud claims exactly; matching is case-sensitive.`;
+  switch (u.aadsts) {
+    case 70021:
+      return {
+        code: 'auth_failed',
+        message: `Entra ID found no federated credential on the app that matches ${file}.${presented(claims)} In ${FEDERATED_CREDENTIALS_PAGE}, add one for this workload (for AKS: scenario "Kubernetes accessing Azure resources", with the cluster's OIDC issuer URL, namespace and service account). ${match}`,
+      };
+    case 700211:
+      return {
+        code: 'auth_failed',
+        message: `No federated credential on the app has the issuer of ${file}.${presented(claims)} In ${FEDERATED_CREDENTIALS_PAGE}, set Issuer to the token's issuer exactly (for AKS, the cluster's OIDC issuer URL including the trailing slash). ${match}`,
+      };
+    case 700212:
+      return {
+        code: 'auth_failed',
+        message: `No federated credential on the app accepts the audience of ${file}.${presented(claims)} Either make the platform issue the token for the audience ${FEDERATION_AUDIENCE} (on AKS and GitHub Actions this is the default), or set the credential's Audience in ${FEDERATED_CREDENTIALS_PAGE} to the token's audience.`,
+      };
+    case 700213:
+    case 7002138:
+      return {
+        code: 'auth_failed',
+        message: `A federated credential on the app has this issuer but not the subject of ${file}.${presented(claims)} In ${FEDERATED_CREDENTIALS_PAGE}, set Subject identifier to the token's subject exactly (case-sensitive; for AKS system:serviceaccount:<namespace>:<service account>, for GitHub Actions repo:<owner>/<repo>:environment:<name> or :ref:<ref>).`,
+      };
+    case 700024:
+      return {
+        code: 'auth_failed',
+        message: `Entra ID refused ${file} as expired or not yet valid.${claims ? ` It expires at ${new Date(claims.expiresOnMs).toISOString()}.` : ''} The platform must replace the file before the token expires (AKS does so about every hour; a CI token lives only as long as its job); also check this machine's clock.`,
+      };
+    case 7000272:
+    case 7000274:
+    case 50013:
+      return {
+        code: 'auth_failed',
+        message: `Entra ID could not verify the signature of ${file} with the keys its issuer publishes.${presented(claims)} The issuer's OpenID configuration (<issuer>/.well-known/openid-configuration) and its jwks_uri must be reachable from the internet and list the key that signed the token; on AKS, the cluster's OIDC issuer must be enabled. A token copied or edited by hand is refused too.`,
+      };
+    case 700236:
+      return {
+        code: 'auth_config',
+        message: `${file} was issued by Entra ID itself, which cannot be used as a federated credential. Use the identity token of the platform this runs on (Kubernetes service account token, CI OIDC token).`,
+      };
+    default:
+      return undefined;
+  }
+}
+
 function tokenRefusal(u: Upstream, context: AuthErrorContext): { code: IntegrationError['code']; message: string } | undefined {
+  const federated = federationRefusal(u, context);
+  if (federated) return federated;
   const tenant = context.tenantId ? `'${context.tenantId}'` : 'this tenant';
   const app = context.clientId ? `'${context.clientId}'` : 'this Client ID';
   switch (u.aadsts) {

@@ -8,12 +8,14 @@ import type { HttpFetch } from '../http/transport.js';
 import type { IntegrationParams } from '../input/params.js';
 import {
   type AcquiredToken,
+  type ConfidentialSettings,
   acquireByAuthCode,
   acquireByClientCredential,
   cachedFor,
   createConfidentialApp,
 } from './confidential.js';
 import { type AuthErrorContext, type AuthPhase, mapAuthError } from './errors.js';
+import { type FederatedTokenClaims, readFederatedToken } from './federated-token.js';
 import { createManagedIdentitySource } from './managed-identity.js';
 import { hasStoredMsalCache } from './msal-cache.js';
 import { type AuthPlan, selectAuthMethod } from './select.js';
@@ -31,6 +33,9 @@ export interface TokenProviderDeps {
 function secretsOf(plan: AuthPlan): string[] {
   switch (plan.method) {
     case 'managed_identity':
+      return [];
+    case 'workload_identity':
+      // The platform's token is added as it is read (provider below).
       return [];
     case 'authorization_code':
       return [
@@ -54,13 +59,19 @@ export function createTokenProvider(deps: TokenProviderDeps): TokenProvider {
   if (plan.ignored.length > 0) {
     engine.log.warn(`[Token Request] Using Azure Managed Identities; these parameters are ignored: ${plan.ignored.join(', ')}.`);
   }
+  const secrets = secretsOf(plan);
+  /** Claims of the federated token last read, for explaining Entra's answer to it. */
+  let federatedClaims: FederatedTokenClaims | undefined;
   const context: Omit<AuthErrorContext, 'phase'> = {
     method: plan.method,
     tenantId: plan.method === 'managed_identity' ? undefined : plan.tenantId,
     clientId: plan.method === 'managed_identity' ? undefined : plan.clientId,
     managedIdentityClientId: plan.method === 'managed_identity' ? plan.managedIdentityClientId : undefined,
     url: params.url,
-    secrets: secretsOf(plan),
+    secrets,
+    ...(plan.method === 'workload_identity'
+      ? { federation: { tokenFile: plan.tokenFile, claims: () => federatedClaims } }
+      : {}),
   };
 
   let acquire: (forceRefresh: boolean) => Promise<AcquiredToken>;
@@ -76,10 +87,38 @@ export function createTokenProvider(deps: TokenProviderDeps): TokenProvider {
       disableInternalRetries: deps.managedIdentity?.disableInternalRetries ?? false,
     });
   } else {
+    let credential: ConfidentialSettings['credential'];
+    if (plan.method === 'workload_identity') {
+      const { tokenFile } = plan;
+      credential = {
+        kind: 'federated',
+        // Read for every token request, cached or not (MSAL asks each time): the platform rotates the file.
+        assertion: async () => {
+          federatedClaims = undefined;
+          const { token, claims } = await readFederatedToken(tokenFile, engine.now());
+          federatedClaims = claims;
+          if (!secrets.includes(token)) {
+            secrets.push(token);
+            // A long-running process sees a new token every hour; the last few are enough to screen descriptions.
+            if (secrets.length > 4) secrets.splice(0, secrets.length - 4);
+          }
+          engine.log.debug('[Token Request] read the federated token file', {
+            path: tokenFile.path,
+            setting: tokenFile.setting,
+            issuer: claims.issuer ?? null,
+            subject: claims.subject ?? null,
+            expiresOn: new Date(claims.expiresOnMs).toISOString(),
+          });
+          return token;
+        },
+      };
+    } else {
+      credential = plan.credential;
+    }
     const settings = {
       tenantId: plan.tenantId,
       clientId: plan.clientId,
-      credential: plan.credential,
+      credential,
       authorityUrl: params.authorityUrl,
       url: params.url,
       engine,

@@ -1,6 +1,11 @@
 /** What the rest of the integration knows about authentication. */
 
-export type AuthMethod = 'client_secret' | 'certificate' | 'authorization_code' | 'managed_identity';
+export type AuthMethod =
+  | 'client_secret'
+  | 'certificate'
+  | 'authorization_code'
+  | 'managed_identity'
+  | 'workload_identity';
 
 export interface TokenRequestOptions {
   /** Skip every cache: the last token was refused by Graph. */

@@ -162,8 +162,9 @@ export const PARAM_RULES: Record<string, ParamRule> = {
     accepted:
       'Use the path of the identity token file the platform writes, for example /var/run/secrets/azure/tokens/azure-identity-token, or leave it empty to use AZURE_FEDERATED_TOKEN_FILE.',
     refine: (value) =>
-      // A path, not a token: a pasted JWT here would otherwise be echoed back in file errors.
-      /^[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*$/.test(value)
+      // A path, not a token (a JWT starts with eyJ, base64url of '{"'): a pasted token would otherwise be
+      // echoed back in file errors.
+      /^eyJ[A-Za-z0-9_-]{7,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*$/.test(value)
         ? { ok: false, problem: 'looks like a token, not a file path' }
         : /[\0\r\n]/.test(value)
           ? { ok: false, problem: 'contains a line break or NUL character' }

@@ -153,6 +153,7 @@ export function connectionInfo(sim: SimulatedTenant): Record<string, string> {
     controlUrl: sim.controlUrl,
     imdsUrl: sim.imdsUrl,
     managedIdentityClientId: sim.managedIdentityClientId,
+    federatedTokenPath: sim.federatedTokenPath,
   };
 }
 
@@ -197,12 +198,18 @@ export async function runSimulateCommand(
       `  Client id:  ${sim.clientId}`,
       `  CA cert:    ${sim.caCertPath}   (NODE_EXTRA_CA_CERTS=${sim.caCertPath})`,
       `  IMDS:       ${sim.imdsUrl}   (AZURE_POD_IDENTITY_AUTHORITY_HOST=${sim.imdsUrl})`,
+      `  Federated:  ${sim.federatedTokenPath}   (AZURE_FEDERATED_TOKEN_FILE; issuer ${sim.federatedIssuer}, subject ${sim.federatedSubject})`,
       `  Control:    ${sim.controlUrl}/stats`,
       parsed.infoFile ? `  Info file:  ${parsed.infoFile} (includes the client secret)` : '  Use --info-file PATH to get the client secret and all values as JSON.',
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),
   );
+  // Like kubelet, replace the identity token at about 80% of its one-hour lifetime.
+  const rotation = setInterval(() => {
+    sim.rotateFederatedToken().catch(() => undefined);
+  }, 48 * 60_000);
+  rotation.unref();
   await new Promise<void>((resolve) => {
     const done = (): void => {
       process.off('SIGINT', done);
@@ -215,6 +222,7 @@ export async function runSimulateCommand(
     signal?.addEventListener('abort', done);
     if (signal?.aborted) done();
   });
+  clearInterval(rotation);
   await sim.stop();
   io.stdout.write('Simulated tenant stopped.\n');
   return 0;

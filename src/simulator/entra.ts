@@ -12,6 +12,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatorContext } from './context.js';
 import { TENANT_DOMAIN, TENANT_INITIAL_DOMAIN } from './content.js';
+import { type FederationSetup, isFederatedAssertion, judgeFederatedAssertion } from './federation.js';
 import { base64url, decodeJwt, signJwt, verifyJwtSignature } from './jwt.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-util.js';
 import type { GrantKind } from './stats.js';
@@ -48,6 +49,8 @@ export class EntraState {
   readonly refreshTokens = new Map<string, RefreshGrant>();
   /** Refresh tokens issued at or before this instant are revoked (epoch ms). */
   revokedBeforeMs = Number.NEGATIVE_INFINITY;
+  /** Workload identity federation: the external IdP and the app's federated credentials (federation.ts). */
+  federation: FederationSetup | null = null;
 }
 
 // --- Errors ----------------------------------------------------------------------------------------
@@ -306,7 +309,7 @@ function appNotFound(clientId: string): AadError {
   );
 }
 
-type ClientAuthMethod = 'secret' | 'certificate';
+type ClientAuthMethod = 'secret' | 'certificate' | 'federated';
 
 function authenticateClient(ctx: SimulatorContext, form: URLSearchParams, tokenUrl: string): ClientAuthMethod {
   const clientId = form.get('client_id');
@@ -334,6 +337,14 @@ function authenticateClient(ctx: SimulatorContext, form: URLSearchParams, tokenU
     return 'secret';
   }
   if (assertion !== null) {
+    // A platform's identity token (workload identity federation) or the app's own certificate assertion:
+    // told apart by who issued it (federation.ts).
+    const jwt = decodeJwt(assertion);
+    if (jwt && form.get('client_assertion_type') === ASSERTION_TYPE && isFederatedAssertion(jwt, ctx.identity.clientId)) {
+      const verdict = judgeFederatedAssertion(ctx.entra.federation, jwt, ctx.clock());
+      if (!verdict.ok) throw new AadError(verdict.status, verdict.error, verdict.code, verdict.text);
+      return 'federated';
+    }
     verifyClientAssertion(ctx, form, assertion, tokenUrl);
     return 'certificate';
   }

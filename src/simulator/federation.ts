@@ -11,8 +11,9 @@
  *   7000272 the signing key is not among the issuer's published keys
  *   7000274 the signature does not verify
  *   700024  not within its valid time range
- * Validation and minting are pure (the clock is an argument); the one I/O function, at the end, writes the
- * token file the way a platform does (a whole new file, never a half-written one).
+ * Validation and minting are pure (the clock is an argument). The tenant's state (`startFederation`, used
+ * by index.ts; the token endpoint in entra.ts calls `judgeFederatedAssertion`) writes the token file the way
+ * a platform does: a whole new file, never a half-written one.
  */
 import { createHash, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { chmod, rename, writeFile } from 'node:fs/promises';
@@ -103,14 +104,13 @@ export function mintFederatedToken(idp: ExternalIdp, options: MintOptions): stri
 
 /**
  * Both certificate assertions and federated tokens arrive as `client_assertion`. A certificate assertion is
- * the app speaking for itself (RFC 7523: `iss` and `sub` are the client ID, the header names the
- * certificate's thumbprint); anything issued by someone else is a federated token.
+ * the app speaking for itself (RFC 7523: `iss` and `sub` are the client ID; one of them wrong is that
+ * assertion's own error, AADSTS700021); a token whose issuer and subject are someone else is federated.
+ * The header cannot tell them apart: GitHub's OIDC tokens carry `x5t` like a certificate assertion.
  */
 export function isFederatedAssertion(jwt: DecodedJwt, clientId: string): boolean {
-  const iss = jwt.payload.iss;
-  if (typeof iss === 'string' && iss.toLowerCase() === clientId.toLowerCase()) return false;
-  const certificateHeader = typeof jwt.header.x5t === 'string' || typeof jwt.header['x5t#S256'] === 'string';
-  return !(certificateHeader && iss === undefined);
+  const self = (claim: unknown) => typeof claim === 'string' && claim.toLowerCase() === clientId.toLowerCase();
+  return !self(jwt.payload.iss) && !self(jwt.payload.sub);
 }
 
 export interface FederationRefusal {
@@ -124,8 +124,8 @@ export interface FederationRefusal {
 export type FederationVerdict = { ok: true; credential: FederatedCredential } | FederationRefusal;
 
 export interface FederationCheck {
-  /** The issuers whose keys the simulated Entra can fetch (only the simulator's own IdP). */
-  idp: ExternalIdp;
+  /** The issuer whose keys the simulated Entra can fetch (only the simulator's own IdP; null: none). */
+  idp: ExternalIdp | null;
   credentials: readonly FederatedCredential[];
   nowMs: number;
 }
@@ -189,7 +189,8 @@ export function checkFederatedAssertion(jwt: DecodedJwt, check: FederationCheck)
 
   // Entra fetches the issuer's published keys; only the simulator's own IdP publishes any here.
   const keyId = typeof jwt.header.kid === 'string' ? jwt.header.kid : '';
-  if (issuer !== check.idp.issuer || keyId !== check.idp.keyId) {
+  const idp = check.idp;
+  if (idp === null || issuer !== idp.issuer || keyId !== idp.keyId) {
     return refuse(
       401,
       'invalid_client',
@@ -197,7 +198,7 @@ export function checkFederatedAssertion(jwt: DecodedJwt, check: FederationCheck)
       `The certificate with identifier ${keyId || '(none)'} used to sign the federated credential could not be found in the metadata of identity provider ${issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.`,
     );
   }
-  if (jwt.header.alg !== 'RS256' || !verifyJwtSignature(jwt, check.idp.verifyKey)) {
+  if (jwt.header.alg !== 'RS256' || !verifyJwtSignature(jwt, idp.verifyKey)) {
     return refuse(
       401,
       'invalid_client',
@@ -218,6 +219,105 @@ export function checkFederatedAssertion(jwt: DecodedJwt, check: FederationCheck)
     );
   }
   return { ok: true, credential };
+}
+
+// --- The tenant's federation state ----------------------------------------------------------------
+
+/** What the simulated Entra knows: the external IdP, the app's federated credentials, and counters. */
+export interface FederationSetup {
+  idp: ExternalIdp;
+  credentials: FederatedCredential[];
+  accepted: number;
+  refused: number;
+}
+
+/** Checks an assertion against the setup and counts the outcome. */
+export function judgeFederatedAssertion(setup: FederationSetup | null, jwt: DecodedJwt, nowMs: number): FederationVerdict {
+  const verdict = checkFederatedAssertion(jwt, { idp: setup?.idp ?? null, credentials: setup?.credentials ?? [], nowMs });
+  if (setup) {
+    if (verdict.ok) setup.accepted++;
+    else setup.refused++;
+  }
+  return verdict;
+}
+
+/** How the next token written to the file differs from what the platform normally issues (for tests). */
+export interface FederatedTokenOptions {
+  subject?: string;
+  audience?: string | string[];
+  issuer?: string;
+  /** Seconds until `exp`; negative writes a token that has already expired. Default 3600. */
+  lifetimeSeconds?: number;
+  /** Sign with a key the issuer does not publish under its key id (AADSTS7000274). */
+  forgedSignature?: boolean;
+}
+
+/** What the simulated tenant offers for workload identity federation (part of SimulatedTenant). */
+export interface SimulatedFederation {
+  /** The file the "platform" writes its identity token to: point federated_token_file (or AZURE_FEDERATED_TOKEN_FILE) here. */
+  federatedTokenPath: string;
+  /** The external IdP's issuer URL, e.g. https://127.0.0.1:PORT/federation. */
+  federatedIssuer: string;
+  /** The subject the default token and federated credential use. */
+  federatedSubject: string;
+  /** Writes a new identity token to the file, as the platform does before the old one expires. */
+  rotateFederatedToken(options?: FederatedTokenOptions): Promise<void>;
+  /**
+   * Changes the app's federated credential: fields given replace the default ones (issuer, subject,
+   * audiences); `null` removes every federated credential (AADSTS70021); `{}` restores the default.
+   */
+  configureFederatedCredential(patch: Partial<Omit<FederatedCredential, 'name'>> | null): void;
+  /** Federated assertions the token endpoint accepted and refused so far. */
+  federationStats(): { accepted: number; refused: number };
+}
+
+/**
+ * Sets up the external IdP for `origin`, a default federated credential on the app, and the first token
+ * in `tokenPath`. Returns the state for the token endpoint and the methods for the tenant's handle.
+ */
+export async function startFederation(options: {
+  origin: string;
+  tokenPath: string;
+  clock: () => number;
+}): Promise<{ setup: FederationSetup; api: SimulatedFederation }> {
+  const idp = createExternalIdp(`${options.origin}${FEDERATION_ISSUER_PATH}`);
+  const setup: FederationSetup = { idp, credentials: [defaultFederatedCredential(idp)], accepted: 0, refused: 0 };
+  let forgingKey: KeyObject | undefined;
+  const api: SimulatedFederation = {
+    federatedTokenPath: options.tokenPath,
+    federatedIssuer: idp.issuer,
+    federatedSubject: DEFAULT_FEDERATED_SUBJECT,
+    async rotateFederatedToken(token: FederatedTokenOptions = {}) {
+      if (token.forgedSignature) forgingKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const minted = mintFederatedToken(idp, {
+        nowMs: options.clock(),
+        ...(token.subject !== undefined ? { subject: token.subject } : {}),
+        ...(token.audience !== undefined ? { audience: token.audience } : {}),
+        ...(token.issuer !== undefined ? { issuer: token.issuer } : {}),
+        ...(token.lifetimeSeconds !== undefined ? { lifetimeSeconds: token.lifetimeSeconds } : {}),
+        ...(token.forgedSignature && forgingKey ? { signWith: forgingKey } : {}),
+      });
+      await writeFederatedTokenFile(options.tokenPath, minted);
+    },
+    configureFederatedCredential(patch) {
+      if (patch === null) {
+        setup.credentials = [];
+        return;
+      }
+      const base = defaultFederatedCredential(idp);
+      setup.credentials = [
+        {
+          name: base.name,
+          issuer: patch.issuer ?? base.issuer,
+          subject: patch.subject ?? base.subject,
+          audiences: patch.audiences ? [...patch.audiences] : base.audiences,
+        },
+      ];
+    },
+    federationStats: () => ({ accepted: setup.accepted, refused: setup.refused }),
+  };
+  await api.rotateFederatedToken();
+  return { setup, api };
 }
 
 // --- I/O: the token file ---------------------------------------------------------------------------

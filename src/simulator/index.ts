@@ -12,6 +12,7 @@ import type { Identity, OrderMode, RuntimeConfig, SimulatorContext } from './con
 import { TENANT_INITIAL_DOMAIN } from './content.js';
 import { TraceData } from './data.js';
 import { EntraState } from './entra.js';
+import { type SimulatedFederation, startFederation } from './federation.js';
 import { FaultPicker, type FaultKind } from './faults.js';
 import { guidFrom, Rng } from './rng.js';
 import { startListeners } from './server.js';
@@ -26,6 +27,7 @@ export type { SimulatorStats, GrantKind } from './stats.js';
 export type { ThrottleLimit } from './throttle.js';
 export type { OrderMode } from './context.js';
 export type { SimulatorConfigPatch } from './config.js';
+export type { FederatedCredential, FederatedTokenOptions, SimulatedFederation } from './federation.js';
 export { TRACE_STATUSES, type TraceStatus } from './data.js';
 
 export interface SimulatorOptions {
@@ -60,7 +62,8 @@ export interface SimulatorOptions {
   slowBodyMs?: number;
 }
 
-export interface SimulatedTenant {
+/** Includes workload identity federation: an identity token file and the app's federated credential. */
+export interface SimulatedTenant extends SimulatedFederation {
   /** Origin, e.g. https://127.0.0.1:PORT; the client appends /v1.0/admin/... */
   graphUrl: string;
   /** Origin; the client appends /{tenantId}. */
@@ -194,6 +197,8 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
     revokeRefreshTokens,
   );
   ctx.origin = `https://127.0.0.1:${listeners.httpsPort}`;
+  const federation = await startFederation({ origin: ctx.origin, tokenPath: path.join(dir, 'azure-identity-token'), clock });
+  ctx.entra.federation = federation.setup;
   let stopped: Promise<void> | null = null;
 
   return {
@@ -217,6 +222,7 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
     stats: () => ctx.stats.snapshot(),
     configure: (p) => applyConfigPatch(ctx.config, p),
     revokeRefreshTokens,
+    ...federation.api,
     stop() {
       stopped ??= listeners.close();
       return stopped;

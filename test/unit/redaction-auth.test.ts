@@ -3,7 +3,12 @@
  * another system could see: command outputs and errors, every log line, lastRun, and the integration
  * context except the two keys where tokens are meant to rest (msalCache, tokenCache). None of it may
  * contain the client secret, the private key, the authorization code, or any access or refresh token.
+ * The workload identity federation token (the platform's token file) may appear nowhere at all, not even
+ * in those two keys: it is read from its file for each request and never stored.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +29,7 @@ import {
   TENANT,
   type TestCertificate,
   aadError,
+  fakeJwt,
   makeCertificate,
   secretParams,
 } from '../helpers/auth-fixtures.js';
@@ -45,6 +51,65 @@ beforeEach(() => {
 });
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
+
+describe('redaction: workload identity federation', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'o365-redaction-wi-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the federated token is in no output, log, error or state, and no access token leaks either', async () => {
+    const tokenFile = path.join(dir, 'azure-identity-token');
+    const nowS = Math.floor(Date.now() / 1000);
+    const federated = (exp: number) =>
+      fakeJwt({ iss: 'https://oidc.example/issuer/', sub: 'system:serviceaccount:security:o365-message-trace', aud: ['api://AzureADTokenExchange'], exp, jti: Math.random() });
+    const tokens = [federated(nowS + 3600), federated(nowS + 3600), federated(nowS - 60)];
+    const wiParams = { tenant_id: TENANT, client_id: CLIENT, use_workload_identity: true, federated_token_file: tokenFile };
+    const states: string[] = [];
+    const runWi = async (command: string, engine = new MemoryEngine()) => {
+      const result = await run(command, wiParams, engine);
+      states.push(JSON.stringify(result.integrationContext));
+      return result;
+    };
+
+    await writeFile(tokenFile, tokens[0] ?? '');
+    const first = await runWi('test-module');
+    await runWi('o365-message-trace-auth-test', new MemoryEngine({ integrationContext: first.integrationContext }));
+    // Entra refusals, one of them quoting the assertion in its description.
+    entra.next.push(aadError(401, 'invalid_client', 700213, `No matching federated identity record found for presented assertion subject. Assertion: ${tokens[0]}`));
+    await runWi('test-module');
+    entra.next.push(aadError(400, 'invalid_request', 9999999, `Odd assertion ${tokens[0]}`));
+    await runWi('o365-message-trace-auth-test');
+    // Rotation, then a forced refresh through the provider.
+    await writeFile(tokenFile, tokens[1] ?? '');
+    const provider = createTokenProvider({ params: parseParams(wiParams), engine: first, http: createHttpFetch({ proxy: false, insecure: false }) });
+    await provider.getAccessToken({ forceRefresh: true });
+    seen.push(JSON.stringify(first.logs));
+    // Expired and broken files.
+    await writeFile(tokenFile, tokens[2] ?? '');
+    await runWi('test-module');
+    await writeFile(tokenFile, `${tokens[0]}garbage.more`);
+    await runWi('test-module');
+    await runWi('o365-message-trace-auth-reset', new MemoryEngine({ integrationContext: first.integrationContext }));
+
+    const everything = seen.join('\n');
+    for (const expected of ['"readableOutput":"ok"', 'Authentication was successful.', 'AADSTS700213', 'expired at', 'does not hold an identity token', 'read the federated token file']) {
+      expect(everything).toContain(expected);
+    }
+    expect(entra.requests.map((r) => r.form.get('client_assertion'))).toContain(tokens[1]);
+    const payloads = tokens.map((token) => token.split('.')[1] ?? '');
+    for (const secret of [...tokens, ...payloads, ...entra.issuedAccessTokens]) {
+      expect(everything.includes(secret), `leaked: ${secret.slice(0, 12)}…`).toBe(false);
+    }
+    const state = [...states, JSON.stringify(first.integrationContext)].join('\n');
+    for (const secret of [...tokens, ...payloads]) {
+      expect(state.includes(secret), `stored: ${secret.slice(0, 12)}…`).toBe(false);
+    }
+  });
+});
 
 const codeParams = { ...secretParams, redirect_uri: REDIRECT_URI, auth_code: AUTH_CODE };
 const certParams = () => ({ tenant_id: TENANT, client_id: CLIENT, certificate_thumbprint: cert.sha1, private_key: `${cert.pkcs8Pem}${cert.certPem}` });
