@@ -2,6 +2,7 @@
  * An engine that keeps everything in memory: for tests, benchmarks and embedding. Its clock can be driven
  * (`advance`), and sleeping advances the clock instead of waiting, so retry schedules run instantly.
  */
+import { realSleep } from './clock.js';
 import type { Engine, EventMeta, JsonObject, Logger, LogLevel, TraceEvent } from './types.js';
 
 export interface LogRecord {
@@ -84,16 +85,6 @@ export class MemoryEngine implements Engine {
       this.virtualNowMs += ms;
       return;
     }
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
+    await realSleep(ms, signal);
   }
 }
