@@ -3,7 +3,7 @@
  * for the demo, end-to-end tests and benchmarks. Imports nothing from the client side of the project.
  */
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateCertificates } from './certs.js';
@@ -154,6 +154,7 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
   applyConfigPatch(config, patch);
 
   const certs = await generateCertificates(startMs);
+  const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), 'o365-sim-')));
   await mkdir(dir, { recursive: true });
   const caCertPath = path.join(dir, 'simulator-ca.pem');
@@ -224,7 +225,8 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
     revokeRefreshTokens,
     ...federation.api,
     stop() {
-      stopped ??= listeners.close();
+      // A directory the simulator made for itself goes with it; one the caller named stays the caller's.
+      stopped ??= listeners.close().then(() => (ownsDir ? rm(dir, { recursive: true, force: true }) : undefined));
       return stopped;
     },
   };
