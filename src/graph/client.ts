@@ -99,6 +99,9 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
             authorization: `Bearer ${token}`,
             accept: 'application/json',
             'client-request-id': randomUUID(),
+            // Without it Graph reports statuses added to the enum later (such as `recalled`) as
+            // `unknownFutureValue`; a SOC wants to see a recalled message as recalled.
+            prefer: 'include-unknown-enum-members',
           },
           ...(signal ? { signal } : {}),
         });

@@ -71,6 +71,20 @@ describe('listMessageTraces paging (msw)', () => {
     expect(client.stats.requests).toBe(3);
   });
 
+  it('asks Graph for statuses added to the enum later, so a recalled message shows as recalled', async () => {
+    const prefer: (string | null)[] = [];
+    server.use(
+      http.get(LIST_URL, ({ request }) => {
+        prefer.push(request.headers.get('prefer'));
+        return HttpResponse.json({ value: [row('2026-03-01T11:10:00Z', { status: 'recalled' })] });
+      }),
+    );
+    const { client } = setup();
+    const pages = await readRows(client, { startMs: START - 3_600_000, endMs: START });
+    expect(prefer).toEqual(['include-unknown-enum-members']);
+    expect(pages[0]?.[0]?.status).toBe('recalled');
+  });
+
   it('lets the consumer stop early without reading further pages', async () => {
     let requests = 0;
     server.use(
