@@ -18,6 +18,7 @@ export const fetchEvents: CommandHandler = async (context) => {
     maxFetch: params.maxFetch,
     firstFetch: params.firstFetch,
     lookbackMinutes: params.lookbackMinutes,
+    intervalMs: params.eventFetchInterval * 60_000,
     timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
   });
   const result: CommandResult = { readableOutput: describeRun(summary), rawResponse: summary };

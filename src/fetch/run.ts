@@ -2,18 +2,27 @@
  * One fetch-events run: read state → plan a window → read all its pages → dedup → send → save state, window
  * after window, until caught up, `max_fetch` rows read, the time budget spent, or the request budget spent.
  *
+ * Windows come in passes (lookback.ts decides which): one pass from the cursor to now − margin (low
+ * volume, a backlog, a first run), or, at high volume, the new data from readUpTo first and then the
+ * look-back re-read from where the last run left it, within this run's share of the request budget.
+ * Either way the cursor moves only by a window that starts at it (window.ts), so which pass a window
+ * belongs to never matters for what is sent or lost.
+ *
  * At-least-once: state is saved only after `sendEvents` resolved for the events it covers, and a window is
  * passed only once it was read completely. A failure or a crash at any point leaves the last saved state,
  * from which the next run reads the same windows again; the dedup keys saved with it mean only events of
  * the unsaved window can be sent twice.
  */
+import { readContextKey } from '../engine/context-store.js';
 import { EVENT_META, type Engine, type TraceEvent } from '../engine/types.js';
 import { IntegrationError, isIntegrationError } from '../errors.js';
 import { rowToEvent } from '../graph/event.js';
 import { parseGraphInstant } from '../graph/instant.js';
 import type { GraphClient, MessageTraceRow } from '../graph/types.js';
+import { DEFAULT_REQUEST_BUDGET, decodeRequestLog, type RequestBudgetOptions, remainingRequests } from '../http/budget.js';
 import { parseTimeExpression } from '../time/expressions.js';
 import { dedupKey, SeenSet } from './dedup.js';
+import { planReread, type RereadPlan } from './lookback.js';
 import { type FetchState, parseState, serializeState } from './state.js';
 import {
   abandonThreshold,
@@ -30,6 +39,7 @@ import {
   planWindow,
   SECOND_MS,
   shrinkWindow,
+  windowRowsFor,
 } from './window.js';
 
 export const DEFAULT_TIME_BUDGET_MS = 240_000;
@@ -41,6 +51,10 @@ export interface FetchRunOptions {
   /** `first_fetch` as typed. */
   firstFetch: string;
   lookbackMinutes: number;
+  /** Time between runs (`eventFetchInterval`); paces the look-back re-reads at high volume. Default 1 min. */
+  intervalMs?: number;
+  /** The Graph client's request budget (its log is read from the integration context). */
+  requestBudget?: Partial<Pick<RequestBudgetOptions, 'limit' | 'windowMs'>>;
   /** Engine-clock milliseconds after the start when no new window starts (default 240 s). */
   timeBudgetMs?: number;
   tuning?: Partial<FetchTuning>;
@@ -63,11 +77,33 @@ export interface FetchRunSummary {
   readUpTo: string;
   seenRows: number;
   stateChars: number;
+  /** How this run read the look-back (lookback.ts). */
+  lookback: {
+    order: RereadPlan['order'];
+    reason: RereadPlan['reason'];
+    /** The re-read started at the cursor this run. */
+    roundStart: boolean;
+    /** The re-read stopped at this run's share of the budget; it continues from `rereadFrom` next run. */
+    continuesNextRun: boolean;
+    rereadFrom?: string;
+    /** Runs a round of the re-read takes at this density (1: every run reads the whole look-back). */
+    roundIntervals: number;
+    requestsSpent: number;
+    requestShare: number | null;
+  };
 }
 
+/** One pass of windows: from `fromMs` to `untilMs` (or now − margin), re-reading the look-back or not. */
+interface Pass {
+  fromMs: number;
+  untilMs: number | undefined;
+  lookback: boolean;
+}
+
+/** `pages`: requests the listing took (retries aside). */
 type WindowRead =
-  | { complete: true; rows: MessageTraceRow[]; readAtMs: number }
-  | { complete: false; rowsSeen: number };
+  | { complete: true; rows: MessageTraceRow[]; readAtMs: number; pages: number }
+  | { complete: false; rowsSeen: number; pages: number };
 
 async function readWindow(
   graph: GraphClient,
@@ -79,14 +115,16 @@ async function readWindow(
 ): Promise<WindowRead> {
   const readAtMs = engine.now();
   const rows: MessageTraceRow[] = [];
+  let pageCount = 0;
   const pages = graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top: tuning.pageSize }, signal);
   for await (const page of pages) {
+    pageCount++;
     rows.push(...page.rows);
     if (rows.length > abandonAbove && window.endMs - window.startMs > SECOND_MS) {
-      return { complete: false, rowsSeen: rows.length };
+      return { complete: false, rowsSeen: rows.length, pages: pageCount };
     }
   }
-  return { complete: true, rows, readAtMs };
+  return { complete: true, rows, readAtMs, pages: pageCount };
 }
 
 function iso(ms: number): string {
@@ -144,6 +182,43 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   }
 
   const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch));
+  const windowRows = windowRowsFor(targetRows, tuning.pageSize);
+  const budget = { ...DEFAULT_REQUEST_BUDGET, ...options.requestBudget };
+  const intervalMs = Math.max(MINUTE_MS, options.intervalMs ?? MINUTE_MS);
+
+  // How this run shares its requests between new data and the look-back re-read (lookback.ts); the
+  // request log is the Graph client's, shared by every command of this instance.
+  const requestLog = decodeRequestLog(await readContextKey(engine, 'requestLog'));
+  const readUpToAtStart = state.readUpToMs;
+  const plan = planReread({
+    cursorMs: state.cursorMs,
+    readUpToMs: state.readUpToMs,
+    rereadFromMs: state.rereadFromMs,
+    intervalMs,
+    lookbackMs,
+    latestEndMs: latestEnd(startedAt, tuning),
+    rowsPerMinute: state.rowsPerMinute,
+    windowRows,
+    pageSize: tuning.pageSize,
+    budget,
+    remainingRequests: remainingRequests(requestLog, startedAt, budget),
+  });
+  const passes: Pass[] =
+    plan.order === 'from_cursor'
+      ? [{ fromMs: state.cursorMs, untilMs: undefined, lookback: true }]
+      : [
+          { fromMs: readUpToAtStart, untilMs: undefined, lookback: false },
+          { fromMs: plan.rereadFromMs, untilMs: readUpToAtStart, lookback: true },
+        ];
+  if (plan.reason === 'overgrown') {
+    engine.log.warn('The look-back has grown past twice its usual span: re-reading it whole this run', {
+      cursor: iso(state.cursorMs),
+      readUpTo: iso(state.readUpToMs),
+    });
+  }
+  let requestsSpent = 0;
+  let rereadStopped = false;
+
   let position = state.cursorMs;
   let previousWindowMs: number | undefined;
   let rowsRead = 0;
@@ -151,113 +226,151 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   let windows = 0;
   let abandonedWindows = 0;
   let stateChars = JSON.stringify(serializeState(state)).length;
-  let stopReason: StopReason;
+  let stopReason: StopReason = 'caught_up';
 
-  for (;;) {
-    if (signal?.aborted) {
-      stopReason = 'aborted';
-      break;
-    }
-    const nowMs = engine.now();
-    if (rowsRead >= options.maxFetch) {
-      stopReason = 'max_fetch';
-      break;
-    }
-    if (nowMs >= deadline) {
-      stopReason = 'time_budget';
-      break;
-    }
-    const window = planWindow(
-      { startMs: position, nowMs, targetRows, rowsPerMinute: state.rowsPerMinute, previousWindowMs },
-      tuning,
-    );
-    if (window === null) {
-      stopReason = 'caught_up';
-      break;
-    }
-
-    let read: WindowRead;
-    try {
-      read = await readWindow(graph, engine, window, abandonThreshold(targetRows, tuning), tuning, signal);
-    } catch (error) {
-      const reason = stopReasonOf(error, signal);
-      if (reason === undefined) throw error;
-      if (reason === 'request_budget') {
-        engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', {
-          window: `${iso(window.startMs)}/${iso(window.endMs)}`,
-        });
-      } else if (reason === 'time_budget') {
-        engine.log.info('Time budget spent while reading a window: it is read again next run', {
-          window: `${iso(window.startMs)}/${iso(window.endMs)}`,
-        });
+  reading: for (const pass of passes) {
+    position = pass.fromMs;
+    previousWindowMs = undefined;
+    // Rows per minute of the previous window of this pass: neighbouring windows are alike, and near now
+    // fewer rows are visible yet than the settled density says, so windows there are planned longer.
+    let passRowsPerMinute: number | undefined;
+    if (pass.lookback && pass.fromMs === state.cursorMs) state.rereadFromMs = undefined;
+    for (;;) {
+      if (signal?.aborted) {
+        stopReason = 'aborted';
+        break reading;
       }
-      stopReason = reason;
-      break;
-    }
-
-    if (!read.complete) {
-      abandonedWindows++;
-      rowsRead += read.rowsSeen;
-      const shorter = shrinkWindow(window, read.rowsSeen, targetRows) as PlannedWindow;
-      const lengthMs = window.endMs - window.startMs;
-      state.rowsPerMinute = Math.max(state.rowsPerMinute ?? 0, read.rowsSeen / (lengthMs / MINUTE_MS));
-      previousWindowMs = Math.max(SECOND_MS, Math.floor((shorter.endMs - shorter.startMs) / tuning.maxGrowth));
-      // Keep what was learnt even if the run ends before the next window: cursor and keys are unchanged,
-      // so saving is safe, and the next run does not repeat the same oversized window.
-      await engine.setLastRun(serializeState(state));
-      unsaved = false;
-      engine.log.info('Window holds more rows than planned: reading it again in shorter windows', {
-        window: `${iso(window.startMs)}/${iso(window.endMs)}`,
-        rowsSeen: read.rowsSeen,
-      });
-      continue;
-    }
-
-    const events: TraceEvent[] = [];
-    let outside = 0;
-    for (const row of read.rows) {
-      const receivedMs = parseGraphInstant(row.receivedDateTime)?.epochMs;
-      if (receivedMs === undefined) {
-        throw new IntegrationError(
-          'graph_invalid_response',
-          `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`,
-        );
+      const nowMs = engine.now();
+      if (rowsRead >= options.maxFetch) {
+        stopReason = 'max_fetch';
+        break reading;
       }
-      // Graph compares whole rows; a row outside [start, end] belongs to another window.
-      if (receivedMs < window.startMs || receivedMs >= window.endMs + SECOND_MS) {
-        outside++;
+      if (nowMs >= deadline) {
+        stopReason = 'time_budget';
+        break reading;
+      }
+      const window = planWindow(
+        { startMs: position, nowMs, targetRows: windowRows, rowsPerMinute: passRowsPerMinute ?? state.rowsPerMinute, previousWindowMs, untilMs: pass.untilMs },
+        tuning,
+      );
+      if (window === null) {
+        // The round of the re-read reached readUpTo: the next starts again at the cursor.
+        if (pass.lookback && state.rereadFromMs !== undefined) {
+          state.rereadFromMs = undefined;
+          unsaved = true;
+        }
+        break;
+      }
+      // This run's share of the budget is spent: the re-read continues here next run. The first window of
+      // the re-read is always read, so the cursor moves even when the share is smaller than a window.
+      if (pass.lookback && position !== pass.fromMs) {
+        const estimatedRows = ((passRowsPerMinute ?? state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
+        const estimatedRequests = Math.max(1, Math.ceil(estimatedRows / tuning.pageSize));
+        if (requestsSpent + estimatedRequests > plan.runRequests) {
+          rereadStopped = true;
+          break;
+        }
+      }
+
+      let read: WindowRead;
+      try {
+        read = await readWindow(graph, engine, window, abandonThreshold(targetRows, tuning), tuning, signal);
+      } catch (error) {
+        const reason = stopReasonOf(error, signal);
+        if (reason === undefined) throw error;
+        if (reason === 'request_budget') {
+          engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', {
+            window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+          });
+        } else if (reason === 'time_budget') {
+          engine.log.info('Time budget spent while reading a window: it is read again next run', {
+            window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+          });
+        }
+        stopReason = reason;
+        break reading;
+      }
+
+      requestsSpent += read.pages;
+      if (!read.complete) {
+        abandonedWindows++;
+        rowsRead += read.rowsSeen;
+        const shorter = shrinkWindow(window, read.rowsSeen, targetRows) as PlannedWindow;
+        const lengthMs = window.endMs - window.startMs;
+        state.rowsPerMinute = Math.max(state.rowsPerMinute ?? 0, read.rowsSeen / (lengthMs / MINUTE_MS));
+        previousWindowMs = Math.max(SECOND_MS, Math.floor((shorter.endMs - shorter.startMs) / tuning.maxGrowth));
+        // Keep what was learnt even if the run ends before the next window: cursor and keys are unchanged,
+        // so saving is safe, and the next run does not repeat the same oversized window.
+        await engine.setLastRun(serializeState(state));
+        unsaved = false;
+        engine.log.info('Window holds more rows than planned: reading it again in shorter windows', {
+          window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+          rowsSeen: read.rowsSeen,
+        });
         continue;
       }
-      const key = dedupKey(row, receivedMs);
-      if (state.seen.has(key)) continue;
-      state.seen.add(key);
-      events.push(rowToEvent(row));
+
+      const events: TraceEvent[] = [];
+      let outside = 0;
+      // Rows received before this are at least lookback old: all visible, so they measure the density.
+      const settledBeforeMs = floorSecond(read.readAtMs - tuning.safetyMarginMs - lookbackMs);
+      let settledRows = 0;
+      for (const row of read.rows) {
+        const receivedMs = parseGraphInstant(row.receivedDateTime)?.epochMs;
+        if (receivedMs === undefined) {
+          throw new IntegrationError(
+            'graph_invalid_response',
+            `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`,
+          );
+        }
+        // Graph compares whole rows; a row outside [start, end] belongs to another window.
+        if (receivedMs < window.startMs || receivedMs >= window.endMs + SECOND_MS) {
+          outside++;
+          continue;
+        }
+        if (receivedMs < settledBeforeMs) settledRows++;
+        const key = dedupKey(row, receivedMs);
+        if (state.seen.has(key)) continue;
+        state.seen.add(key);
+        events.push(rowToEvent(row));
+      }
+
+      if (events.length > 0) await engine.sendEvents(events, EVENT_META);
+
+      state.cursorMs = advanceCursor(state.cursorMs, window, read.readAtMs, lookbackMs, tuning);
+      state.readUpToMs = Math.max(state.readUpToMs, window.endMs);
+      state.rowsPerMinute = nextDensity(state.rowsPerMinute, read.rows.length - outside, window, {
+        beforeMs: settledBeforeMs,
+        rows: settledRows,
+      });
+      // Where the re-read continues if this run stops here; at readUpTo the round is done.
+      if (pass.lookback) state.rereadFromMs = window.endMs >= readUpToAtStart ? undefined : window.endMs;
+      state.seen.pruneBefore(state.cursorMs);
+      const document = serializeState(state);
+      await engine.setLastRun(document);
+      unsaved = false;
+      stateChars = JSON.stringify(document).length;
+
+      windows++;
+      rowsRead += read.rows.length;
+      eventsSent += events.length;
+      previousWindowMs = window.endMs - window.startMs;
+      const windowRowsSeen = read.rows.length - outside;
+      // A handful of rows says little about the next window: keep the run's estimate then.
+      passRowsPerMinute = windowRowsSeen >= Math.min(windowRows, tuning.pageSize) / 2 ? windowRowsSeen / (previousWindowMs / MINUTE_MS) : undefined;
+      position = window.endMs;
+      engine.log.info('Window fetched', {
+        window: `${iso(window.startMs)}/${iso(window.endMs)}`,
+        rows: read.rows.length,
+        events: events.length,
+        ...(outside > 0 ? { rowsOutsideWindow: outside } : {}),
+        ...(pass.lookback ? {} : { newOnly: true }),
+        cursor: iso(state.cursorMs),
+      });
     }
-
-    if (events.length > 0) await engine.sendEvents(events, EVENT_META);
-
-    state.cursorMs = advanceCursor(state.cursorMs, window, read.readAtMs, lookbackMs, tuning);
-    state.readUpToMs = Math.max(state.readUpToMs, window.endMs);
-    state.rowsPerMinute = nextDensity(state.rowsPerMinute, read.rows.length - outside, window);
-    state.seen.pruneBefore(state.cursorMs);
-    const document = serializeState(state);
-    await engine.setLastRun(document);
-    unsaved = false;
-    stateChars = JSON.stringify(document).length;
-
-    windows++;
-    rowsRead += read.rows.length;
-    eventsSent += events.length;
-    previousWindowMs = window.endMs - window.startMs;
-    position = window.endMs;
-    engine.log.info('Window fetched', {
-      window: `${iso(window.startMs)}/${iso(window.endMs)}`,
-      rows: read.rows.length,
-      events: events.length,
-      ...(outside > 0 ? { rowsOutsideWindow: outside } : {}),
-      cursor: iso(state.cursorMs),
-    });
   }
+  // Where reading stands: the end of what has been read (a look-back pass ends behind it).
+  position = Math.max(position, state.readUpToMs);
 
   if (unsaved) await engine.setLastRun(serializeState(state));
   const behindMs = Math.max(0, latestEnd(engine.now(), tuning) - position);
@@ -280,6 +393,16 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
     readUpTo: iso(state.readUpToMs),
     seenRows: state.seen.size,
     stateChars,
+    lookback: {
+      order: plan.order,
+      reason: plan.reason,
+      roundStart: plan.roundStart,
+      continuesNextRun: rereadStopped,
+      ...(state.rereadFromMs !== undefined ? { rereadFrom: iso(state.rereadFromMs) } : {}),
+      roundIntervals: plan.roundIntervals,
+      requestsSpent,
+      requestShare: Number.isFinite(plan.runRequests) ? Number(plan.runRequests.toFixed(2)) : null,
+    },
   };
   engine.log.info('fetch-events run finished', { ...summary });
   return summary;

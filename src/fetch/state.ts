@@ -2,14 +2,21 @@
  * The last-run document of fetch-events: versioned, parsed once with zod at the edge, precise afterwards.
  *
  * {
- *   "version": 1,
+ *   "version": 2,
  *   "cursor": "2026-11-25T16:00:00.000Z",   every row received before it was read, and its events sent, at a
  *                                           time when it was at least lookback old (so in its final state);
  *                                           the next run starts reading here
  *   "readUpTo": "2026-11-25T16:14:00.000Z", end of the last window read completely (≥ cursor)
  *   "rowsPerMinute": 12.5,                  observed density, sizes the next windows
+ *   "rereadFrom": "2026-11-25T16:05:00.000Z",  where the re-read of the look-back continues next run
+ *                                           (lookback.ts: at high volume a round takes several runs);
+ *                                           optional (added late in version 1): absent means "at the
+ *                                           cursor". It only paces reading: no-loss never depends on it
  *   "seen": "base64…"                       dedup keys of rows received at or after the cursor (dedup.ts)
  * }
+ *
+ * Version 1 had the same fields with `seen` in a fixed-width form; it is read and migrated (the next save
+ * writes version 2).
  *
  * Anything else is refused with an error that says how to reset; a silent restart would either lose
  * events or send them all again.
@@ -19,13 +26,15 @@ import type { JsonObject } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import { SeenSet } from './dedup.js';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 export interface FetchState {
   cursorMs: number;
   readUpToMs: number;
   /** `undefined` until a window has been read. */
   rowsPerMinute: number | undefined;
+  /** Where the re-read of the look-back continues; `undefined`: at the cursor (a new round). */
+  rereadFromMs?: number | undefined;
   seen: SeenSet;
 }
 
@@ -41,12 +50,13 @@ const isoInstant = z
     return ms;
   });
 
-const stateV1 = z
+const stateDocument = z
   .object({
-    version: z.literal(1),
+    version: z.union([z.literal(1), z.literal(2)]),
     cursor: isoInstant,
     readUpTo: isoInstant,
     rowsPerMinute: z.number().nonnegative().optional(),
+    rereadFrom: isoInstant.optional(),
     seen: z.string(),
   })
   .refine((state) => state.readUpTo >= state.cursor, { message: 'readUpTo is before cursor' });
@@ -67,14 +77,14 @@ export function parseState(raw: unknown): FetchState | undefined {
   if (typeof version === 'number' && version > STATE_VERSION) {
     throw invalid(`it was written by a newer version of this integration (state version ${version}, this one reads ${STATE_VERSION})`);
   }
-  const parsed = stateV1.safeParse(raw);
+  const parsed = stateDocument.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'state'} ${issue.message}`);
     throw invalid(problems.join('; '));
   }
   let seen: SeenSet;
   try {
-    seen = SeenSet.parse(parsed.data.seen);
+    seen = SeenSet.parse(parsed.data.seen, parsed.data.version);
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : 'seen keys are unreadable');
   }
@@ -82,6 +92,7 @@ export function parseState(raw: unknown): FetchState | undefined {
     cursorMs: parsed.data.cursor,
     readUpToMs: parsed.data.readUpTo,
     rowsPerMinute: parsed.data.rowsPerMinute,
+    rereadFromMs: parsed.data.rereadFrom,
     seen,
   };
 }
@@ -94,5 +105,6 @@ export function serializeState(state: FetchState): JsonObject {
     seen: state.seen.serialize(),
   };
   if (state.rowsPerMinute !== undefined) document.rowsPerMinute = Number(state.rowsPerMinute.toPrecision(6));
+  if (state.rereadFromMs !== undefined) document.rereadFrom = new Date(state.rereadFromMs).toISOString();
   return document;
 }

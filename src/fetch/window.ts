@@ -90,6 +90,8 @@ export interface WindowPlanInput {
   rowsPerMinute: number | undefined;
   /** Length of the previous window of this run, to limit growth. */
   previousWindowMs: number | undefined;
+  /** Where this pass of windows ends, when before now − margin (a re-read of the look-back). */
+  untilMs?: number | undefined;
 }
 
 export interface PlannedWindow {
@@ -100,7 +102,8 @@ export interface PlannedWindow {
 /** The next window, or `null` when the start has caught up with now. */
 export function planWindow(input: WindowPlanInput, tuning: FetchTuning): PlannedWindow | null {
   const startMs = Math.max(floorSecond(input.startMs), earliestStart(input.nowMs, tuning));
-  const limit = Math.min(latestEnd(input.nowMs, tuning), startMs + MAX_WINDOW_MS);
+  const until = input.untilMs === undefined ? latestEnd(input.nowMs, tuning) : Math.min(floorSecond(input.untilMs), latestEnd(input.nowMs, tuning));
+  const limit = Math.min(until, startMs + MAX_WINDOW_MS);
   if (limit <= startMs) return null;
   let lengthMs =
     input.rowsPerMinute === undefined
@@ -128,6 +131,19 @@ export function shrinkWindow(window: PlannedWindow, rowsSeen: number, targetRows
   return { startMs: window.startMs, endMs: window.startMs + shorter };
 }
 
+/**
+ * Rows to plan a window for: a whole number of pages, a little short of full, so that the usual error of
+ * the density estimate does not spill a few rows onto a page of their own (every page is a request).
+ * Below one page, the target itself.
+ */
+export const PAGE_FILL = 0.92;
+
+export function windowRowsFor(targetRows: number, pageSize: number): number {
+  const pages = Math.floor(targetRows / pageSize);
+  if (pages < 1) return Math.max(1, targetRows);
+  return Math.max(1, Math.floor(pages * pageSize * PAGE_FILL));
+}
+
 /** Rows beyond which a window is abandoned and shortened. */
 export function abandonThreshold(targetRows: number, tuning: FetchTuning): number {
   return Math.max(2 * targetRows, tuning.pageSize);
@@ -150,8 +166,29 @@ export function advanceCursor(
   return Math.max(cursorMs, Math.min(window.endMs, settled));
 }
 
-/** Density after a completed window: the mean of the old estimate and what the window showed. */
-export function nextDensity(previous: number | undefined, rows: number, window: PlannedWindow): number {
-  const observed = rows / Math.max(1 / 60, (window.endMs - window.startMs) / MINUTE_MS);
+/**
+ * Density after a completed window: the mean of the old estimate and what the window showed, counting only
+ * its settled part, [start, min(end, settledBefore)), where every row is visible (rows younger than the
+ * look-back may still be on their way, and counting them would size the next windows too long). A window
+ * with less than a second settled says nothing, unless there is no estimate yet.
+ */
+export function nextDensity(
+  previous: number | undefined,
+  rows: number,
+  window: PlannedWindow,
+  settled?: { beforeMs: number; rows: number },
+): number | undefined {
+  let observedRows = rows;
+  let lengthMs = window.endMs - window.startMs;
+  if (settled !== undefined && settled.beforeMs < window.endMs + SECOND_MS) {
+    const settledMs = settled.beforeMs - window.startMs;
+    if (settledMs < SECOND_MS) {
+      if (previous !== undefined) return previous;
+    } else {
+      observedRows = settled.rows;
+      lengthMs = settledMs;
+    }
+  }
+  const observed = observedRows / Math.max(1 / 60, lengthMs / MINUTE_MS);
   return previous === undefined ? observed : (previous + observed) / 2;
 }

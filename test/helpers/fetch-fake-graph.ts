@@ -6,6 +6,7 @@
  */
 import type { Engine, EventMeta, JsonObject, TraceEvent } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
+import type { RequestBudget } from '../../src/http/budget.js';
 import type { GraphClient, MessageTracePage, MessageTraceQuery, MessageTraceRow } from '../../src/graph/types.js';
 
 export interface TruthRow {
@@ -61,6 +62,10 @@ export interface FakeGraphOptions {
   maxPageSize: number;
   /** Clock advance per page (ms), 0..max. */
   maxPageLatencyMs: number;
+  /** Every page takes one request from this budget first, as the real client does (its log is shared). */
+  budget?: RequestBudget;
+  /** Pages hold `top` rows, as Graph's do, instead of a random number up to it. */
+  fullPages?: boolean;
 }
 
 export class FakeGraph implements GraphClient {
@@ -111,12 +116,13 @@ export class FakeGraph implements GraphClient {
     let page = 0;
     do {
       clock.advance(Math.floor(this.random() * (this.options.maxPageLatencyMs + 1)));
+      await this.options.budget?.acquire();
       if (plan && plan.page === page) {
         if (plan.fault === 'budget') throw new IntegrationError('request_budget_exhausted', 'budget spent (fake)');
         if (plan.fault === 'deadline') throw new IntegrationError('deadline_exceeded', 'deadline (fake)');
         throw new Error('simulated failure while paging');
       }
-      const size = 1 + Math.floor(this.random() * top);
+      const size = this.options.fullPages ? top : 1 + Math.floor(this.random() * top);
       const slice = matching.slice(at, at + size);
       at += slice.length;
       page++;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
 
@@ -52,6 +53,31 @@ describe('dedup keys', () => {
     expect(back.serialize()).toBe(text);
     expect(back.has(dedupKey({ id: 'm3', recipientAddress: 'u3@x.test', status: 'odd' }, T + 3 * 37))).toBe(true);
     expect(text.length).toBeLessThan(500 * 10 + 400 * 8);
+  });
+
+  it('round-trips any set: hashes over the whole 48 bits, any flags, crowded and lonely seconds', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            second: fc.integer({ min: 1_700_000_000, max: 1_800_000_000 }),
+            hash: fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.constantFrom(0, 1, 2 ** 48 - 1, 2 ** 47)),
+            flag: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 7 }).map((i) => 1 << i), fc.integer({ min: 1, max: 255 })),
+          }),
+          { maxLength: 300 },
+        ),
+        (keys) => {
+          const seen = new SeenSet();
+          for (const key of keys) seen.add(key);
+          const text = seen.serialize();
+          const back = SeenSet.parse(text);
+          expect(back.serialize()).toBe(text);
+          expect(back.size).toBe(seen.size);
+          for (const key of keys) expect(back.has(key)).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('refuses text it did not write', () => {

@@ -15,6 +15,7 @@ import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
 import { parseState } from '../../src/fetch/state.js';
 import { DEFAULT_TUNING, planWindow } from '../../src/fetch/window.js';
 import { runFetch } from '../../src/fetch/run.js';
+import { RequestBudget } from '../../src/http/budget.js';
 import {
   type EngineFault,
   FakeGraph,
@@ -83,6 +84,17 @@ const scenarioArb = fc.record({
   }),
   maxPageSize: fc.integer({ min: 1, max: 10 }),
   maxPageLatencyMs: fc.oneof(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 120_000 })),
+  // The fetch interval paces the look-back re-reads against the request budget; a small budget makes the
+  // re-reads alternate with new-data-only runs and cuts runs short.
+  intervalMinutes: fc.constantFrom(1, 1, 2, 5),
+  budget: fc.option(
+    fc.record({
+      limit: fc.integer({ min: 2, max: 40 }),
+      windowMs: fc.constantFrom(60_000, 300_000),
+      maxWaitMs: fc.constantFrom(0, 30_000),
+    }),
+    { nil: undefined },
+  ),
 });
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
@@ -122,16 +134,27 @@ function buildTruth(scenario: Scenario): TruthRow[] {
 
 const PLANNED = /simulated/;
 
+/** Which look-back decisions and read orders the generated runs went through (checked at the end). */
+const exercised = new Set<string>();
+
 async function runScenario(scenario: Scenario): Promise<void> {
   const truth = buildTruth(scenario);
   const memory = new MemoryEngine({ startTimeMs: T0 + scenario.firstRunDelayMs });
   const engine = new FaultyEngine(memory);
+  // Room for the largest window (abandoned beyond twice its rows, pages of one row at worst), so a window can
+  // always complete once the budget refills; below that no collector could progress.
+  const budgetOptions = scenario.budget && {
+    ...scenario.budget,
+    limit: scenario.budget.limit + 2 * scenario.tuning.maxWindowRows + 10,
+  };
+  const budget = budgetOptions && new RequestBudget({ engine: memory, options: budgetOptions });
   const graph = new FakeGraph({
     rows: truth,
     clock: memory,
     seed: scenario.seed,
     maxPageSize: scenario.maxPageSize,
     maxPageLatencyMs: scenario.maxPageLatencyMs,
+    ...(budget ? { budget } : {}),
   });
   const crashedRuns = new Set<number>();
   const base = {
@@ -140,6 +163,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
     firstFetch: new Date(T0).toISOString(),
     lookbackMinutes: scenario.lookbackMinutes,
     tuning: scenario.tuning,
+    intervalMs: scenario.intervalMinutes * MINUTE,
+    ...(budgetOptions ? { requestBudget: budgetOptions } : {}),
   };
 
   let run = 0;
@@ -154,7 +179,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
       engine.startRun(run, fault ? { fault: fault.kind as EngineFault, at: fault.at } : undefined);
     }
     try {
-      await runFetch({ ...base, maxFetch: planned.maxFetch, timeBudgetMs: planned.timeBudgetMs });
+      const summary = await runFetch({ ...base, maxFetch: planned.maxFetch, timeBudgetMs: planned.timeBudgetMs });
+      exercised.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
+      if (summary.lookback.continuesNextRun) exercised.add('continues');
     } catch (error) {
       if (!(error instanceof Error) || !PLANNED.test(error.message)) throw error;
       crashedRuns.add(run);
@@ -163,7 +190,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
     memory.advance(planned.gapMs);
   }
 
-  // Drain: runs every 5 minutes, no failures, until everything has settled behind the cursor.
+  // Drain: runs every interval (at once while a backlog is left, unless the request budget is spent), no
+  // failures, until everything has settled behind the cursor.
   graph.clearFaults();
   const lastReceived = Math.max(T0, ...truth.map((row) => row.receivedMs));
   for (let drain = 0; ; drain++) {
@@ -171,10 +199,11 @@ async function runScenario(scenario: Scenario): Promise<void> {
     run++;
     engine.startRun(run);
     const summary = await runFetch({ ...base, maxFetch: 1000, timeBudgetMs: 240_000 });
+    exercised.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
     const state = parseState(memory.lastRun);
     // Past the cursor every row was read in its final state and sent.
     if (state && state.cursorMs > lastReceived + 1000) break;
-    if (!summary.backlog) memory.advance(5 * MINUTE);
+    if (!summary.backlog || summary.stopReason === 'request_budget') memory.advance(scenario.intervalMinutes * MINUTE);
   }
 
   const valid = new Set<string>();
@@ -228,6 +257,12 @@ describe('fetch loop properties', () => {
   it('holds when reads land inside the lookback and pages are slow', async () => {
     await fc.assert(fc.asyncProperty(busyScenarioArb, runScenario), { numRuns: 300 });
   }, 120_000);
+
+  it('the generated runs went through every look-back decision and read order', () => {
+    for (const path of ['one_window', 'backlog', 'shared', 'overgrown', 'continues', 'new_first', 'from_cursor', 'request_budget']) {
+      expect(exercised, path).toContain(path);
+    }
+  });
 });
 
 describe('planning and dedup properties', () => {

@@ -26,7 +26,7 @@ describe('fetch state', () => {
     seen.add(dedupKey({ id: 'x', recipientAddress: 'y@z.test', status: 'delivered' }, T));
     const document = serializeState({ cursorMs: T, readUpToMs: T + 60_000, rowsPerMinute: 12.345678901, seen });
     expect(document).toMatchObject({
-      version: 1,
+      version: 2,
       cursor: '2026-11-25T12:00:00.000Z',
       readUpTo: '2026-11-25T12:01:00.000Z',
       rowsPerMinute: 12.3457,
@@ -51,6 +51,34 @@ describe('fetch state', () => {
   });
 
   it('refuses a state written by a newer version', () => {
-    expect(stateError({ version: 2 }).message).toMatch(/newer version/);
+    expect(stateError({ version: 3 }).message).toMatch(/newer version/);
+  });
+
+  it('migrates version 1: its fixed-width keys are read, and the next save writes version 2', () => {
+    // Version 1 seen: u32 second, u16 count, then 48-bit hash + u8 flags per entry.
+    const key = dedupKey({ id: 'x', recipientAddress: 'y@z.test', status: 'delivered' }, T);
+    const other = dedupKey({ id: 'x', recipientAddress: 'y@z.test', status: 'somethingNew' }, T);
+    const bytes = Buffer.alloc(6 + 2 * 7);
+    bytes.writeUInt32BE(key.second, 0);
+    bytes.writeUInt16BE(2, 4);
+    bytes.writeUIntBE(key.hash, 6, 6);
+    bytes.writeUInt8(key.flag | 1, 12);
+    bytes.writeUIntBE(other.hash, 13, 6);
+    bytes.writeUInt8(0, 19);
+    const v1 = { version: 1, cursor: '2026-11-25T12:00:00.000Z', readUpTo: '2026-11-25T12:01:00.000Z', rowsPerMinute: 3, seen: bytes.toString('base64') };
+    const state = parseState(v1);
+    expect(state?.seen.has(key)).toBe(true);
+    expect(state?.seen.has(other)).toBe(true);
+    expect(state?.seen.has(dedupKey({ id: 'x', recipientAddress: 'y@z.test', status: 'gettingStatus' }, T))).toBe(true);
+    expect(state?.seen.has(dedupKey({ id: 'x', recipientAddress: 'y@z.test', status: 'failed' }, T))).toBe(false);
+    const saved = serializeState(state as NonNullable<typeof state>);
+    expect(saved).toMatchObject({ version: 2, cursor: v1.cursor, readUpTo: v1.readUpTo, rowsPerMinute: 3 });
+    expect(parseState(JSON.parse(JSON.stringify(saved)))?.seen.size).toBe(2);
+  });
+
+  it('keeps where the look-back re-read continues', () => {
+    const document = serializeState({ cursorMs: T, readUpToMs: T + 600_000, rowsPerMinute: 1, rereadFromMs: T + 60_000, seen: new SeenSet() });
+    expect(document.rereadFrom).toBe('2026-11-25T12:01:00.000Z');
+    expect(parseState(document)?.rereadFromMs).toBe(T + 60_000);
   });
 });

@@ -9,6 +9,7 @@ import {
   nextDensity,
   planWindow,
   shrinkWindow,
+  windowRowsFor,
 } from '../../src/fetch/window.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -111,5 +112,35 @@ describe('nextDensity', () => {
     const w = { startMs: 0, endMs: 10 * MINUTE_MS };
     expect(nextDensity(undefined, 100, w)).toBe(10);
     expect(nextDensity(30, 100, w)).toBe(20);
+  });
+});
+
+describe('windowRowsFor', () => {
+  it('plans whole pages a little short of full, or the target when under a page', () => {
+    expect(windowRowsFor(20_000, 5000)).toBe(18_400);
+    expect(windowRowsFor(10_000, 5000)).toBe(9200);
+    expect(windowRowsFor(7000, 5000)).toBe(4600);
+    expect(windowRowsFor(300, 5000)).toBe(300);
+    expect(windowRowsFor(1, 1)).toBe(1);
+  });
+});
+
+describe('planWindow untilMs', () => {
+  it('ends a pass of the look-back at readUpTo, not at now', () => {
+    const w = planWindow({ startMs: NOW - 20 * MINUTE_MS, nowMs: NOW, targetRows: 1000, rowsPerMinute: 1, previousWindowMs: undefined, untilMs: NOW - 5 * MINUTE_MS }, tuning);
+    expect(w).toEqual({ startMs: NOW - 20 * MINUTE_MS, endMs: NOW - 5 * MINUTE_MS });
+    expect(planWindow({ startMs: NOW - 5 * MINUTE_MS, nowMs: NOW, targetRows: 1000, rowsPerMinute: 1, previousWindowMs: undefined, untilMs: NOW - 5 * MINUTE_MS }, tuning)).toBeNull();
+  });
+});
+
+describe('nextDensity of the settled part', () => {
+  const w = { startMs: 0, endMs: 10 * MINUTE_MS };
+  it('counts only rows old enough to be all visible', () => {
+    expect(nextDensity(undefined, 100, w, { beforeMs: 4 * MINUTE_MS, rows: 80 })).toBe(20);
+    expect(nextDensity(undefined, 100, w, { beforeMs: 20 * MINUTE_MS, rows: 100 })).toBe(10);
+  });
+  it('learns nothing from a window with nothing settled, unless there is no estimate yet', () => {
+    expect(nextDensity(30, 5, w, { beforeMs: 0, rows: 0 })).toBe(30);
+    expect(nextDensity(undefined, 5, w, { beforeMs: 0, rows: 0 })).toBe(0.5);
   });
 });

@@ -1,0 +1,171 @@
+/**
+ * How a run shares its requests between new data and the look-back re-read: pure arithmetic over the
+ * state, the density, the fetch interval and the request budget.
+ *
+ * Every run reads what is new, from `readUpTo` to now − margin. The look-back, `[cursor, readUpTo]`, is read
+ * again to catch late rows and status changes; a read of it that starts at the cursor is what moves the
+ * cursor (window.ts). At low volume it costs a request or two, and every run reads it whole, as it always
+ * did. At high volume it costs many pages (10,000,000 rows a day, 15 minutes: about 23 pages of 5000), and
+ * reading it whole every minute would spend more than the budget allows (90 requests per 5 minutes). So
+ * the re-read goes round: each run continues it from where the last one stopped (`rereadFrom`), spending
+ * what its share of the budget leaves after the new data, and a round that reaches readUpTo ends; the next
+ * starts again at the cursor, and moves it.
+ *
+ *   share per interval      A = limit × interval / budget window       (90 × 1 min / 5 min = 18)
+ *   new data per interval   n = pages of one interval of rows          (about 2 at 10M rows a day)
+ *   one round               S = pages of [cursor, readUpTo]            (lookback + a round's intervals)
+ *   a round takes about S / (A − n) runs; a late row or a status change waits at most one round.
+ *
+ * Spending at most A per interval keeps any rolling budget window within the limit without bursts, which
+ * re-reading the whole look-back every k-th run would not (three bursts can fall into one window).
+ *
+ * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
+ * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
+ */
+import { MINUTE_MS } from './window.js';
+
+export interface BudgetShape {
+  /** Requests allowed in any rolling window. */
+  limit: number;
+  windowMs: number;
+}
+
+/** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
+export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {
+  if (!(rows > 0)) return 1;
+  const perWindow = Math.max(1, Math.ceil(windowRows / pageSize));
+  const fullWindows = Math.floor(rows / windowRows);
+  const rest = rows - fullWindows * windowRows;
+  return Math.max(1, fullWindows * perWindow + (rest > 0 ? Math.ceil(rest / pageSize) : 0));
+}
+
+/** Requests per interval this integration may spend on average: its share of the rolling budget. */
+export function allowancePerInterval(intervalMs: number, budget: BudgetShape): number {
+  return (budget.limit * intervalMs) / budget.windowMs;
+}
+
+/**
+ * Runs one round of the re-read takes at steady state: the smallest k for which k intervals of new data
+ * plus a look-back of `lookback + (k − 1) × interval` fit in k shares. `Infinity` past MAX_ROUND_INTERVALS
+ * (more volume than the budget can follow).
+ */
+export const MAX_ROUND_INTERVALS = 10;
+
+export function roundIntervals(input: {
+  rowsPerMinute: number;
+  lookbackMs: number;
+  intervalMs: number;
+  allowance: number;
+  windowRows: number;
+  pageSize: number;
+}): number {
+  const perMs = input.rowsPerMinute / MINUTE_MS;
+  const newRequests = estimateRequests(perMs * input.intervalMs, input.windowRows, input.pageSize);
+  for (let k = 1; k <= MAX_ROUND_INTERVALS; k++) {
+    const lookbackRequests = estimateRequests(perMs * (input.lookbackMs + (k - 1) * input.intervalMs), input.windowRows, input.pageSize);
+    if (k * newRequests + lookbackRequests <= k * input.allowance) return k;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+export interface RereadInput {
+  cursorMs: number;
+  readUpToMs: number;
+  /** Where the last run's re-read stopped; `undefined` (or outside the look-back): a round starts. */
+  rereadFromMs: number | undefined;
+  /** Time between runs (`eventFetchInterval`). */
+  intervalMs: number;
+  lookbackMs: number;
+  /** Where windows may end now (now − margin). */
+  latestEndMs: number;
+  rowsPerMinute: number | undefined;
+  /** Rows a window is planned for. */
+  windowRows: number;
+  pageSize: number;
+  budget: BudgetShape;
+  /** Requests the budget allows right now (budget.ts `remainingRequests` over the shared log). */
+  remainingRequests: number;
+}
+
+export type ReadOrder =
+  /** One pass from the cursor to now − margin: the look-back and the new data together, no cap. */
+  | 'from_cursor'
+  /** The new data first, then the look-back from `rereadFromMs`, within `rereadRequests`. */
+  | 'new_first';
+
+export type RereadReason =
+  /** Nothing between cursor and readUpTo: reading from the cursor is reading the new data. */
+  | 'nothing_to_reread'
+  | 'density_unknown'
+  /** Look-back and new data fit in one window: one listing, as every run always did. */
+  | 'one_window'
+  /** Far behind: a backlog read from the cursor moves the cursor as it goes. */
+  | 'backlog'
+  /** The look-back has grown past twice its usual span (the budget was short for a while): no cap. */
+  | 'overgrown'
+  | 'shared';
+
+export interface RereadPlan {
+  order: ReadOrder;
+  reason: RereadReason;
+  /** Where the re-read starts this run: the cursor when a round starts. */
+  rereadFromMs: number;
+  /** Whether this run starts a new round (the re-read starts at the cursor). */
+  roundStart: boolean;
+  /** Requests this run may spend in all (new data and re-read); `Infinity`: no cap besides the budget. */
+  runRequests: number;
+  /** A: this integration's average requests per interval. */
+  allowance: number;
+  /** Estimated requests of the look-back from `rereadFromMs`, and of one interval of new data. */
+  lookbackRequests: number;
+  newRequests: number;
+  /** Runs a round takes at steady state. */
+  roundIntervals: number;
+}
+
+/**
+ * How this run reads. One pass from the cursor, uncapped, when there is nothing to re-read, the density is
+ * unknown, everything fits in one window, or far behind; else the new data first, then the re-read from
+ * where it stopped, within this run's share: min(A, what the budget has left). At least one window of the
+ * re-read is read every run, whatever the share, so the cursor always moves eventually.
+ */
+export function planReread(input: RereadInput): RereadPlan {
+  const allowance = allowancePerInterval(input.intervalMs, input.budget);
+  const rate = input.rowsPerMinute;
+  const rowsIn = (fromMs: number, toMs: number): number => (rate === undefined ? 0 : (rate * Math.max(0, toMs - fromMs)) / MINUTE_MS);
+  const inside = input.rereadFromMs !== undefined && input.rereadFromMs > input.cursorMs && input.rereadFromMs < input.readUpToMs;
+  const rereadFromMs = inside ? (input.rereadFromMs as number) : input.cursorMs;
+  const lookbackRequests = estimateRequests(rowsIn(rereadFromMs, input.readUpToMs), input.windowRows, input.pageSize);
+  const newRequests = estimateRequests(rowsIn(0, input.intervalMs), input.windowRows, input.pageSize);
+  const k =
+    rate === undefined
+      ? 1
+      : roundIntervals({ rowsPerMinute: rate, lookbackMs: input.lookbackMs, intervalMs: input.intervalMs, allowance, windowRows: input.windowRows, pageSize: input.pageSize });
+  const base = { allowance, lookbackRequests, newRequests, roundIntervals: k };
+  const fromCursor = (reason: RereadReason): RereadPlan => ({
+    ...base,
+    order: 'from_cursor',
+    reason,
+    rereadFromMs: input.cursorMs,
+    roundStart: true,
+    runRequests: Number.POSITIVE_INFINITY,
+    lookbackRequests: estimateRequests(rowsIn(input.cursorMs, input.readUpToMs), input.windowRows, input.pageSize),
+  });
+
+  if (input.readUpToMs <= input.cursorMs) return fromCursor('nothing_to_reread');
+  if (rate === undefined) return fromCursor('density_unknown');
+  const newRows = rowsIn(input.readUpToMs, input.latestEndMs);
+  if (rowsIn(input.cursorMs, input.latestEndMs) <= input.windowRows) return fromCursor('one_window');
+  if (newRows > Math.max(input.windowRows, rowsIn(0, input.lookbackMs))) return fromCursor('backlog');
+  const usualSpanMs = input.lookbackMs + (Number.isFinite(k) ? k : MAX_ROUND_INTERVALS) * input.intervalMs;
+  const overgrown = input.readUpToMs - input.cursorMs > 2 * usualSpanMs;
+  return {
+    ...base,
+    order: 'new_first',
+    reason: overgrown ? 'overgrown' : 'shared',
+    // Overgrown: start over at the cursor, uncapped, so the cursor (and the state with it) moves this run.
+    rereadFromMs: overgrown ? input.cursorMs : rereadFromMs,
+    roundStart: overgrown || !inside,
+    runRequests: overgrown ? Number.POSITIVE_INFINITY : Math.max(0, Math.min(allowance, input.remainingRequests)),
+  };
+}

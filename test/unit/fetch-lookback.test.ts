@@ -1,0 +1,176 @@
+/** The look-back re-read's share of the budget: pure arithmetic (src/fetch/lookback.ts). */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  allowancePerInterval,
+  estimateRequests,
+  MAX_ROUND_INTERVALS,
+  planReread,
+  type RereadInput,
+  roundIntervals,
+} from '../../src/fetch/lookback.js';
+import { windowRowsFor } from '../../src/fetch/window.js';
+
+const MINUTE = 60_000;
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+const BUDGET = { limit: 90, windowMs: 300_000 };
+const WINDOW_ROWS = windowRowsFor(20_000, 5000); // 4 pages, planned 92 % full
+
+/** Rows per minute at a daily volume. */
+const perMinute = (rowsPerDay: number): number => rowsPerDay / 1440;
+
+function steady(rowsPerDay: number, overrides: Partial<RereadInput> = {}): RereadInput {
+  // Just after a round: the cursor lookback + margin behind now, readUpTo at now − margin − one interval.
+  return {
+    cursorMs: NOW - 16 * MINUTE - MINUTE,
+    readUpToMs: NOW - 2 * MINUTE,
+    rereadFromMs: undefined,
+    intervalMs: MINUTE,
+    lookbackMs: 15 * MINUTE,
+    latestEndMs: NOW - MINUTE,
+    rowsPerMinute: perMinute(rowsPerDay),
+    windowRows: WINDOW_ROWS,
+    pageSize: 5000,
+    budget: BUDGET,
+    remainingRequests: 90,
+    ...overrides,
+  };
+}
+
+describe('estimateRequests', () => {
+  it.each([
+    [0, 1, 'an empty listing is still a request'],
+    [1, 1, 'one row'],
+    [5000, 1, 'one full page'],
+    [5001, 2, 'a row over a page'],
+    [18_400, 4, 'one planned window'],
+    [18_401, 5, 'a row into the next window'],
+    [36_800, 8, 'two windows'],
+    [40_000, 9, 'two windows and a part'],
+  ])('%d rows: %d requests (%s)', (rows, requests) => {
+    expect(estimateRequests(rows, WINDOW_ROWS, 5000)).toBe(requests);
+  });
+
+  it('is never below the minimum, and never more than a page per window over it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2_000_000 }), fc.integer({ min: 1, max: 40_000 }), fc.integer({ min: 1, max: 5000 }), (rows, windowRows, pageSize) => {
+        const requests = estimateRequests(rows, windowRows, pageSize);
+        expect(requests).toBeGreaterThanOrEqual(Math.max(1, Math.ceil(rows / pageSize)));
+        expect(requests).toBeLessThanOrEqual(Math.max(1, Math.ceil(rows / pageSize)) + Math.ceil(rows / windowRows));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('allowance and round length', () => {
+  it('shares the budget per interval: 90 per 5 min is 18 a minute, 90 every 5 minutes', () => {
+    expect(allowancePerInterval(MINUTE, BUDGET)).toBe(18);
+    expect(allowancePerInterval(5 * MINUTE, BUDGET)).toBe(90);
+  });
+
+  it.each([
+    [1_000_000, 1, 'a small tenant re-reads the whole look-back every run'],
+    [5_000_000, 1, 'half the target volume still fits every run'],
+    [10_000_000, 2, 'the target volume: a round takes two runs'],
+    [14_000_000, 3, 'the busiest hours of the target volume (1.4×)'],
+    [100_000_000, Number.POSITIVE_INFINITY, 'beyond what the budget can follow'],
+  ])('%d rows a day, interval 1, lookback 15: a round takes %d runs (%s)', (rowsPerDay, k) => {
+    const input = { rowsPerMinute: perMinute(rowsPerDay), lookbackMs: 15 * MINUTE, intervalMs: MINUTE, allowance: 18, windowRows: WINDOW_ROWS, pageSize: 5000 };
+    expect(roundIntervals(input)).toBe(k);
+  });
+
+  it('a longer interval has a larger share: 10M rows a day every 5 minutes fits one run', () => {
+    const input = { rowsPerMinute: perMinute(10_000_000), lookbackMs: 15 * MINUTE, intervalMs: 5 * MINUTE, allowance: 90, windowRows: WINDOW_ROWS, pageSize: 5000 };
+    expect(roundIntervals(input)).toBe(1);
+  });
+
+  it('k is the smallest round whose k intervals of new data and one look-back fit in k shares', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 50_000, noNaN: true }), fc.constantFrom(1, 5, 15, 60), fc.constantFrom(1, 2, 5), (rate, lookback, interval) => {
+        const input = { rowsPerMinute: rate, lookbackMs: lookback * MINUTE, intervalMs: interval * MINUTE, allowance: 18 * interval, windowRows: WINDOW_ROWS, pageSize: 5000 };
+        const k = roundIntervals(input);
+        const cost = (n: number) =>
+          n * estimateRequests(rate * interval, WINDOW_ROWS, 5000) + estimateRequests(rate * (lookback + (n - 1) * interval), WINDOW_ROWS, 5000);
+        if (Number.isFinite(k)) {
+          expect(cost(k)).toBeLessThanOrEqual(k * input.allowance);
+          if (k > 1) expect(cost(k - 1)).toBeGreaterThan((k - 1) * input.allowance);
+        } else {
+          for (let n = 1; n <= MAX_ROUND_INTERVALS; n++) expect(cost(n)).toBeGreaterThan(n * input.allowance);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('planReread', () => {
+  it('reads from the cursor, uncapped, when there is nothing to re-read or no density yet', () => {
+    expect(planReread(steady(1e7, { readUpToMs: NOW - 17 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'nothing_to_reread', runRequests: Infinity });
+    expect(planReread(steady(1e7, { rowsPerMinute: undefined }))).toMatchObject({ order: 'from_cursor', reason: 'density_unknown' });
+  });
+
+  it('a small tenant: one listing from the cursor, as every run always did', () => {
+    const plan = planReread(steady(20_000));
+    expect(plan).toMatchObject({ order: 'from_cursor', reason: 'one_window', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, roundIntervals: 1 });
+  });
+
+  it('10M rows a day: new data first, then the re-read within the share of one interval', () => {
+    const plan = planReread(steady(1e7));
+    expect(plan).toMatchObject({ order: 'new_first', reason: 'shared', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, runRequests: 18, roundIntervals: 2 });
+    expect(plan.lookbackRequests).toBeGreaterThan(18);
+  });
+
+  it('continues a round where the last run stopped, and starts over at the cursor once it is done', () => {
+    const middle = NOW - 8 * MINUTE;
+    expect(planReread(steady(1e7, { rereadFromMs: middle }))).toMatchObject({ rereadFromMs: middle, roundStart: false });
+    for (const outside of [NOW - 17 * MINUTE, NOW - 30 * MINUTE, NOW - 2 * MINUTE, NOW]) {
+      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ rereadFromMs: NOW - 17 * MINUTE, roundStart: true });
+    }
+  });
+
+  it('takes no more than the budget has left', () => {
+    expect(planReread(steady(1e7, { remainingRequests: 7 })).runRequests).toBe(7);
+    expect(planReread(steady(1e7, { remainingRequests: 0 })).runRequests).toBe(0);
+  });
+
+  it('far behind: one uncapped pass from the cursor, which moves the cursor as it goes', () => {
+    const plan = planReread(steady(1e7, { readUpToMs: NOW - 3 * 60 * MINUTE, cursorMs: NOW - 3 * 60 * MINUTE - 16 * MINUTE }));
+    expect(plan).toMatchObject({ order: 'from_cursor', reason: 'backlog', runRequests: Infinity });
+  });
+
+  it('an overgrown look-back is re-read whole from the cursor, so the state stops growing', () => {
+    const plan = planReread(steady(1e7, { cursorMs: NOW - 60 * MINUTE, rereadFromMs: NOW - 10 * MINUTE }));
+    expect(plan).toMatchObject({ order: 'new_first', reason: 'overgrown', rereadFromMs: NOW - 60 * MINUTE, roundStart: true, runRequests: Infinity });
+  });
+
+  it('never starts the re-read outside [cursor, readUpTo), and never plans a negative share', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 120 }),
+        fc.integer({ min: 0, max: 120 }),
+        fc.option(fc.integer({ min: -200, max: 200 }), { nil: undefined }),
+        fc.option(fc.double({ min: 0, max: 100_000, noNaN: true }), { nil: undefined }),
+        fc.integer({ min: -5, max: 90 }),
+        (behind, span, rereadOffset, rate, remaining) => {
+          const readUpToMs = NOW - MINUTE - behind * MINUTE;
+          const cursorMs = readUpToMs - span * MINUTE;
+          const plan = planReread(
+            steady(0, {
+              cursorMs,
+              readUpToMs,
+              rereadFromMs: rereadOffset === undefined ? undefined : cursorMs + rereadOffset * MINUTE,
+              rowsPerMinute: rate,
+              remainingRequests: remaining,
+            }),
+          );
+          expect(plan.rereadFromMs).toBeGreaterThanOrEqual(cursorMs);
+          expect(plan.rereadFromMs).toBeLessThanOrEqual(Math.max(cursorMs, readUpToMs));
+          expect(plan.runRequests).toBeGreaterThanOrEqual(0);
+          if (plan.order === 'from_cursor') expect(plan.rereadFromMs).toBe(cursorMs);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
