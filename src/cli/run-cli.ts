@@ -142,7 +142,9 @@ async function runIntegrationCommand(command: string, options: CommandLineOption
 
 async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
   const params = await gatherParams(options, io, manifest, log);
-  parseParams(params, manifest);
+  // Settings no cycle could ever succeed with (contradictory credentials, an unreadable key, a first_fetch
+  // out of reach) end the collector at once, instead of failing every cycle.
+  await preflight('fetch-events', parseParams(params, manifest), {}, { env: io.env, stateDir: options.stateDir });
   const controller = new AbortController();
   const onSignal = (signal: string) => {
     if (controller.signal.aborted) {

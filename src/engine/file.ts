@@ -11,7 +11,7 @@
  * would re-collect or skip days of mail.
  */
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { IntegrationError, isIntegrationError } from '../errors.js';
 import { PRIVATE_DIR_MODE, type AtomicWriteOptions, sweepTempFiles, writeFileAtomic } from './atomic.js';
 import { acquireStateLock, type StateLock } from './lock.js';
@@ -52,12 +52,31 @@ function describeFsError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Creates `dir` and missing parents, 0700; true when `dir` itself was created. Not `mkdir({recursive: true})`:
+ * on Node 20 that never settles where mkdir answers ENOENT under an existing parent (`--state-dir /proc/x`).
+ * One level per call, so it ends after at most the path's depth.
+ */
+async function makeDirectory(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { mode: PRIVATE_DIR_MODE });
+    return true;
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return false;
+    const parent = dirname(dir);
+    if (!isErrno(error, 'ENOENT') || parent === dir) throw error;
+    await makeDirectory(parent);
+    await mkdir(dir, { mode: PRIVATE_DIR_MODE });
+    return true;
+  }
+}
+
 /** Creates the directory 0700, or checks an existing one is not readable by others. */
 async function prepareDirectory(dir: string, log: Logger): Promise<void> {
   try {
-    const created = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    const created = await makeDirectory(dir);
     // Only a directory we created is chmod'ed: pointing --state-dir at an existing folder must not change it.
-    if (created !== undefined) await chmod(dir, PRIVATE_DIR_MODE);
+    if (created) await chmod(dir, PRIVATE_DIR_MODE);
     const info = await stat(dir);
     if (!info.isDirectory()) throw new Error('it is not a directory');
     if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {

@@ -2,9 +2,11 @@
  * The Graph client for message traces: URLs and filters, one request path shared by every call (request
  * budget → token → fetch → classify), retries around it, paging on top, zod at the edge.
  *
- * Every request that goes out, retries and the one retry after a 401 included, takes one request from the
- * budget first. On 401 the token provider is asked for a fresh token (`forceRefresh`) and the request is
- * repeated once; a second 401 is reported.
+ * Every request that goes out, retries and the one retry after a 401 or 403 included, takes one request from
+ * the budget first. On 401 the token provider is asked for a fresh token (`forceRefresh`) and the request is
+ * repeated once; a second 401 is reported. A 403 gets the same single retry: Entra ID writes an app's
+ * permissions into a token when it issues it, so after an administrator grants ExchangeMessageTrace.Read.All
+ * the cached token (valid for up to an hour) would keep being refused; only a fresh one carries the grant.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -115,10 +117,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
         if (isAbort(error, signal)) throw error;
         return fetchFailure(error, `${what} (the response was cut off)`);
       }
-      if (response.status === 401 && !refreshed) {
+      if ((response.status === 401 || response.status === 403) && !refreshed) {
         refreshed = true;
         stats.tokenRefreshes++;
-        engine.log.info('Graph refused the access token (401); getting a new one and retrying once');
+        engine.log.info(
+          response.status === 401
+            ? 'Graph refused the access token (401); getting a new one and retrying once'
+            : 'Graph denied access (403); getting a new token, which carries permissions granted since the last one, and retrying once',
+        );
         continue;
       }
       if (!response.ok) {

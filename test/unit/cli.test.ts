@@ -220,8 +220,9 @@ describe('runCli (in process)', () => {
   });
 
   it('run stops on SIGINT, removes its signal handlers and releases the state directory', async () => {
-    const captured = captureIo();
-    const running = runCli(['run', '--state-dir', stateDir, ...OFFLINE], captured.io);
+    const captured = captureIo({ O365MT_CLIENT_SECRET: 'offline-secret' });
+    const identity = ['--param', 'tenant_id=8f7e6d5c-1a2b-4c3d-9e8f-0a1b2c3d4e5f', '--param', 'client_id=11111111-2222-4333-8444-555555555555'];
+    const running = runCli(['run', '--state-dir', stateDir, ...OFFLINE, ...identity], captured.io);
     setTimeout(() => captured.signals.emit('SIGINT'), 300);
     expect(await running).toBe(0);
     expect(captured.stderr()).toContain('Collector stopped');

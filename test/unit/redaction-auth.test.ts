@@ -162,6 +162,8 @@ describe('redaction', () => {
     graph.next.push({ status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'bad' } } });
     graph.next.push({ status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'bad' } } });
     await run('test-module', secretParams);
+    // Twice: a 403 is retried once with a fresh token (a permission granted meanwhile is only in a new one).
+    graph.next.push({ status: 403, body: { error: { code: 'Forbidden', message: 'Missing role permissions' } } });
     graph.next.push({ status: 403, body: { error: { code: 'Forbidden', message: 'Missing role permissions' } } });
     await run('o365-message-trace-auth-test', certParams());
     server.use(http.post(`${AUTHORITY}/:tenant/oauth2/v2.0/token`, () => HttpResponse.error()));
