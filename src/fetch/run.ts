@@ -180,6 +180,13 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
     state.seen.pruneBefore(earliest);
     unsaved = true;
   }
+  if (unsaved) {
+    // Saved before any request: a first run that fails on its first window must still pin its start, or a
+    // relative first_fetch ("1 minute") resolved again by the next run would skip the rows in between. The
+    // state covers no event yet, so saving it moves nothing forward.
+    await engine.setLastRun(serializeState(state));
+    unsaved = false;
+  }
 
   const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch));
   const windowRows = windowRowsFor(targetRows, tuning.pageSize);

@@ -80,6 +80,20 @@ describe('fetch-events', () => {
     expect(engine.events).toHaveLength(31); // NOW − 1 min to NOW + 4 min, both ends
   });
 
+  it('pins the first-run start even when the first run fails on its first page, so no rows are skipped', async () => {
+    const engine = new MemoryEngine({ startTimeMs: NOW });
+    const fake = setup(rowsEvery(NOW - 30 * MINUTE, NOW + 10 * MINUTE, 10_000), engine);
+    fake.failNextListing(0, 'error');
+    const failed = await main('fetch-events', { ...params, first_fetch: '10 minutes' }, {}, engine);
+    expect(isCommandError(failed)).toBe(true);
+    expect(engine.events).toHaveLength(0);
+    expect(engine.lastRun).toMatchObject({ cursor: new Date(NOW - 10 * MINUTE).toISOString() });
+    // Resolved again now, "10 minutes" would mean NOW − 5 min; the pinned start keeps NOW − 10 min to NOW − 5 min.
+    engine.advance(5 * MINUTE);
+    ok(await main('fetch-events', { ...params, first_fetch: '10 minutes' }, {}, engine));
+    expect(engine.events).toHaveLength(85); // NOW − 10 min to NOW + 4 min, every 10 s, both ends
+  });
+
   it('a second run re-reads the lookback and sends only what is new or changed', async () => {
     const engine = new MemoryEngine({ startTimeMs: NOW });
     const rows = rowsEvery(NOW - 30 * MINUTE, NOW - 2 * MINUTE, 60_000, 'pending');
