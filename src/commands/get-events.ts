@@ -184,7 +184,7 @@ export async function runGetEvents(context: CommandContext, graph: GraphClient):
     }
     throw error;
   }
-  const events = rows.map(rowToEvent);
+  const events = rows.map((row) => rowToEvent(row));
   if (args.should_push_events === true && events.length > 0) {
     await engine.sendEvents(events, EVENT_META);
   }

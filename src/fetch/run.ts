@@ -323,13 +323,14 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       const settledBeforeMs = floorSecond(read.readAtMs - tuning.safetyMarginMs - lookbackMs);
       let settledRows = 0;
       for (const row of read.rows) {
-        const receivedMs = parseGraphInstant(row.receivedDateTime)?.epochMs;
-        if (receivedMs === undefined) {
+        const received = parseGraphInstant(row.receivedDateTime);
+        if (received === undefined) {
           throw new IntegrationError(
             'graph_invalid_response',
             `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`,
           );
         }
+        const receivedMs = received.epochMs;
         // Graph compares whole rows; a row outside [start, end] belongs to another window.
         if (receivedMs < window.startMs || receivedMs >= window.endMs + SECOND_MS) {
           outside++;
@@ -339,7 +340,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         const key = dedupKey(row, receivedMs);
         if (state.seen.has(key)) continue;
         state.seen.add(key);
-        events.push(rowToEvent(row));
+        events.push(rowToEvent(row, received));
       }
 
       if (events.length > 0) await engine.sendEvents(events, EVENT_META);

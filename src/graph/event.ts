@@ -3,11 +3,12 @@
  * milliseconds). Shared by get-events and, if it likes, the fetch loop.
  */
 import type { TraceEvent } from '../engine/types.js';
-import { compareGraphInstants, parseGraphInstant, toIsoUtc } from './instant.js';
+import { type GraphInstant, compareGraphInstants, parseGraphInstant, toIsoUtc } from './instant.js';
 import type { MessageTraceRow } from './types.js';
 
-export function rowToEvent(row: MessageTraceRow): TraceEvent {
-  const instant = parseGraphInstant(row.receivedDateTime);
+/** `received` is the row's parsed receivedDateTime when the caller already has it (the collection path). */
+export function rowToEvent(row: MessageTraceRow, received?: GraphInstant): TraceEvent {
+  const instant = received ?? parseGraphInstant(row.receivedDateTime);
   // Rows come through the zod schema, which already refused unparseable times.
   if (!instant) throw new RangeError('receivedDateTime is not an ISO 8601 date-time.');
   return { ...row, _time: toIsoUtc(instant) };
