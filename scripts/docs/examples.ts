@@ -7,6 +7,7 @@ import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 import { startSimulatedTenant } from '../../src/simulator/index.js';
 import type { CommandExample } from './render.js';
+import { fetchParams } from '../../test/helpers/fetch-e2e.js';
 
 /** The virtual "now" of every example: fixed so the captured text does not change from run to run. */
 export const EXAMPLES_NOW = Date.parse('2026-03-02T09:30:00Z');
@@ -46,15 +47,9 @@ export async function captureExamples(): Promise<Record<string, CommandExample>>
     clock: () => engine.now(),
   });
   try {
-    const params = {
-      url: sim.graphUrl,
-      authority_url: sim.authorityUrl,
-      tenant_id: sim.tenantId,
-      client_id: sim.clientId,
-      client_secret: sim.clientSecret,
-      ca_certificate: sim.caCertPem,
+    const params = fetchParams(sim, {
       first_fetch: '15 minutes',
-    };
+    });
     const examples: Record<string, CommandExample> = {};
     examples['test-module'] = await capture(engine, params, 'test-module');
     examples['o365-message-trace-auth-test'] = await capture(engine, params, 'o365-message-trace-auth-test');

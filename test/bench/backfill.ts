@@ -9,6 +9,7 @@ import { main } from '../../src/main.js';
 import { startSimulatedTenant } from '../../src/simulator/index.js';
 import { decodeRequestLog } from '../../src/http/budget.js';
 import { DAY, MINUTE, ROWS_PER_MESSAGE, RequestRecorder, SinkEngine, round, virtualStart } from './common.js';
+import { fetchParams } from '../helpers/fetch-e2e.js';
 
 export interface BackfillOptions {
   rowsPerDay: number;
@@ -68,19 +69,12 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillRes
     historyDays: options.days + 0.1,
     clock: () => engine.now(),
   });
-  const params = {
-    url: sim.graphUrl,
-    authority_url: sim.authorityUrl,
-    tenant_id: sim.tenantId,
-    client_id: sim.clientId,
-    client_secret: sim.clientSecret,
-    ca_certificate: sim.caCertPem,
-    insecure: false,
+  const params = fetchParams(sim, {
     first_fetch: `${Math.round(options.days * 24)} hours`,
     max_fetch: '1000000',
     lookback_minutes: String(options.lookbackMinutes ?? 15),
     eventFetchInterval: String(intervalMs / MINUTE),
-  };
+  });
   let runs = 0;
   let immediateReruns = 0;
   let rowsRead = 0;

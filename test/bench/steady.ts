@@ -14,6 +14,7 @@ import { isCommandError, type TraceEvent } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
 import { MINUTE, ROWS_PER_MESSAGE, RequestRecorder, SinkEngine, floorSecond, maxInRollingWindow, round, virtualStart } from './common.js';
+import { fetchParams } from '../helpers/fetch-e2e.js';
 
 export interface SteadyOptions {
   rowsPerDay: number;
@@ -125,19 +126,12 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
     clock: () => engine.now(),
   });
 
-  const params = {
-    url: sim.graphUrl,
-    authority_url: sim.authorityUrl,
-    tenant_id: sim.tenantId,
-    client_id: sim.clientId,
-    client_secret: sim.clientSecret,
-    ca_certificate: sim.caCertPem,
-    insecure: false,
+  const params = fetchParams(sim, {
     first_fetch: new Date(firstFetchMs).toISOString(),
     max_fetch: '1000000',
     lookback_minutes: String(lookbackMinutes),
     eventFetchInterval: String(intervalMs / MINUTE),
-  };
+  });
 
   let runs = 0;
   let immediateReruns = 0;

@@ -22,6 +22,7 @@ import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../../sr
 import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 import { type GroundTruthRow, startSimulatedTenant } from '../../src/simulator/index.js';
+import { fetchParams } from '../helpers/fetch-e2e.js';
 
 // A full GC before each sample needs --expose-gc: run again with it when it is missing.
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -195,17 +196,11 @@ async function soak() {
     clock: () => engine.now(),
   });
   const firstFetchMs = start - LOOKBACK_MINUTES * MINUTE;
-  const params = {
-    url: sim.graphUrl,
-    authority_url: sim.authorityUrl,
-    tenant_id: sim.tenantId,
-    client_id: sim.clientId,
-    client_secret: sim.clientSecret,
-    ca_certificate: sim.caCertPem,
+  const params = fetchParams(sim, {
     first_fetch: new Date(firstFetchMs).toISOString(),
     max_fetch: '100000',
     lookback_minutes: String(LOOKBACK_MINUTES),
-  };
+  });
   const totals: Totals = { expected: 0, missing: 0, duplicated: 0, unexpected: 0, missingSample: [], duplicatedSample: [] };
   const errors: Record<string, number> = {};
   const memory: MemorySample[] = [];
