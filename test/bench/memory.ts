@@ -8,10 +8,11 @@
  * loader is reported too: tsx itself holds about 60 MB (transpiler, source maps).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { REQUIRE_SHIM, selfContainedBuildOptions } from '../../scripts/bundle-options.mjs';
 import { DAY, MINUTE, REPO_ROOT, type SimulatorProcess, floorSecond, round, simulatorParams } from './common.js';
 
 export interface MemoryRun {
@@ -40,20 +41,12 @@ export interface MemoryResult {
 
 /** memory-child.ts as one ES module, built like scripts/bundle.mjs builds the integration. */
 async function bundleChild(outdir: string): Promise<string> {
-  const manifestText = await readFile(path.join(REPO_ROOT, 'integration.yml'), 'utf8');
   await build({
-    absWorkingDir: REPO_ROOT,
+    ...(await selfContainedBuildOptions(REPO_ROOT)),
     entryPoints: [{ in: 'test/bench/memory-child.ts', out: 'memory-child' }],
     outdir,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    mainFields: ['module', 'main'],
-    conditions: ['node', 'import'],
-    define: { __O365MT_INTEGRATION_YML__: JSON.stringify(manifestText) },
-    banner: { js: "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);" },
+    banner: { js: REQUIRE_SHIM },
     logLevel: 'warning',
   });
   return path.join(outdir, 'memory-child.mjs');

@@ -28,6 +28,7 @@ import { parseState } from '../../src/fetch/state.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
 import { compareWithTruth, keyOf } from '../helpers/fetch-e2e.js';
 import { build } from 'esbuild';
+import { REQUIRE_SHIM, selfContainedBuildOptions } from '../../scripts/bundle-options.mjs';
 import { ROOT } from '../helpers/reliability.js';
 
 let sim: SimulatedTenant;
@@ -43,17 +44,10 @@ beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'o365mt-crash-'));
   cliBundle = join(base, 'cli.mjs');
   await build({
-    absWorkingDir: ROOT,
+    ...(await selfContainedBuildOptions(ROOT)),
     entryPoints: ['src/cli.ts'],
     outfile: cliBundle,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    mainFields: ['module', 'main'],
-    conditions: ['node', 'import'],
-    define: { __O365MT_INTEGRATION_YML__: JSON.stringify(await readFile(join(ROOT, 'integration.yml'), 'utf8')) },
-    banner: { js: "import { createRequire as __crashRequire } from 'node:module'; const require = __crashRequire(import.meta.url);" },
+    banner: { js: REQUIRE_SHIM },
     logLevel: 'error',
   });
   sim = await startSimulatedTenant({
