@@ -315,12 +315,20 @@ describe('boundaries', () => {
 
   it('OData filter values with quotes and operators cannot change what the filter means', async () => {
     const env = { O365MT_CLIENT_SECRET: sim.clientSecret };
-    const now = Date.now();
-    const truth = sim.groundTruth(now - 3 * 3_600_000, now).filter((row) => Date.parse(row.visibleAt) < now - 5_000);
+    // Fixed bounds on whole seconds, ending well past the simulator's 30 s visibility delay, so the query and
+    // the ground truth cover the same rows however long the CLI takes to start.
+    const endMs = Math.floor((Date.now() - 120_000) / 1000) * 1000;
+    const startMs = endMs - 3 * 3_600_000;
+    const truth = sim.groundTruth(startMs, endMs);
     const quoted = truth.find((row) => row.senderAddress.includes("'"));
     expect(quoted, 'the simulated data has senders with a quote').toBeDefined();
     const hostile = ["') or status eq ('x", "budget' or '1' eq '1", "x') or (subject ne '", '%27) or true or (%27', "'", "''"];
-    const args = (extra: Record<string, string>) => ({ start_time: '3 hours ago', limit: '5000', ...extra });
+    const args = (extra: Record<string, string>) => ({
+      start_time: new Date(startMs).toISOString(),
+      end_time: new Date(endMs).toISOString(),
+      limit: '5000',
+      ...extra,
+    });
     const cases: Record<string, BatchCase> = {
       'quoted sender': command(GET_EVENTS, dir('odata'), graphParams(), env, args({ sender_address: quoted?.senderAddress ?? '' }), true),
     };
