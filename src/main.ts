@@ -3,13 +3,6 @@
  * command up in one table, and always resolves: to a result, or to an error a person can act on. It never
  * throws, the way an XSIAM engine expects `return_results` / `return_error`.
  */
-import { authReset } from './commands/auth-reset.js';
-import { authTest } from './commands/auth-test.js';
-import { fetchEvents } from './commands/fetch-events.js';
-import { generateLoginUrl } from './commands/generate-login-url.js';
-import { getDetails } from './commands/get-details.js';
-import { getEvents } from './commands/get-events.js';
-import { testModule } from './commands/test-module.js';
 import type { CommandHandler } from './commands/types.js';
 import { type ClosableEngine, defaultEngine } from './engine/default.js';
 import type { CommandOutcome, Engine } from './engine/types.js';
@@ -17,14 +10,23 @@ import { IntegrationError, isIntegrationError } from './errors.js';
 import { parseArgs } from './input/args.js';
 import { parseParams } from './input/params.js';
 
+/**
+ * A handler whose module is imported when the command runs, not when the integration loads: the engine
+ * starts a process per command, and each command then loads only what it uses (MSAL and undici stay
+ * unloaded for generate-login-url and auth-reset, for instance). The bundle keeps each in its own chunk.
+ */
+function lazy<M>(load: () => Promise<M>, pick: (module: M) => CommandHandler): CommandHandler {
+  return async (context) => pick(await load())(context);
+}
+
 export const COMMANDS: Readonly<Record<string, CommandHandler>> = {
-  'test-module': testModule,
-  'fetch-events': fetchEvents,
-  'o365-message-trace-generate-login-url': generateLoginUrl,
-  'o365-message-trace-auth-test': authTest,
-  'o365-message-trace-auth-reset': authReset,
-  'o365-message-trace-get-events': getEvents,
-  'o365-message-trace-get-details': getDetails,
+  'test-module': lazy(() => import('./commands/test-module.js'), (m) => m.testModule),
+  'fetch-events': lazy(() => import('./commands/fetch-events.js'), (m) => m.fetchEvents),
+  'o365-message-trace-generate-login-url': lazy(() => import('./commands/generate-login-url.js'), (m) => m.generateLoginUrl),
+  'o365-message-trace-auth-test': lazy(() => import('./commands/auth-test.js'), (m) => m.authTest),
+  'o365-message-trace-auth-reset': lazy(() => import('./commands/auth-reset.js'), (m) => m.authReset),
+  'o365-message-trace-get-events': lazy(() => import('./commands/get-events.js'), (m) => m.getEvents),
+  'o365-message-trace-get-details': lazy(() => import('./commands/get-details.js'), (m) => m.getDetails),
 };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);

@@ -3,9 +3,10 @@
  * in params.ts and args.ts take names, types, defaults and predefined values from here, so the YAML a
  * person reads in the engine and the rules the code applies cannot drift apart.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { readManifestData } from './manifest-data.js';
+
+export { MANIFEST_PATH } from './manifest-data.js';
 
 const parameterSchema = z.looseObject({
   name: z.string().min(1),
@@ -76,20 +77,9 @@ export const ParamType = {
 /** Commands every event collector has without listing them under `script.commands`. */
 export const PLATFORM_COMMANDS = ['test-module', 'fetch-events'] as const;
 
-export const MANIFEST_PATH = new URL('../integration.yml', import.meta.url);
-
-/**
- * The text of integration.yml when a bundler inlined it (scripts/bundle.mjs defines this identifier), so the
- * single-file bundle needs no integration.yml beside it. Undeclared in dev and in dist/, where the file is read.
- */
-declare const __O365MT_INTEGRATION_YML__: string | undefined;
-
-function manifestText(): string {
-  return typeof __O365MT_INTEGRATION_YML__ === 'string' ? __O365MT_INTEGRATION_YML__ : readFileSync(MANIFEST_PATH, 'utf8');
-}
-
-export function parseManifest(yamlText: string): Manifest {
-  const result = manifestSchema.safeParse(parseYaml(yamlText));
+/** Checks integration.yml's data against the integration schema (and fills in defaults). */
+export function checkManifest(data: unknown): Manifest {
+  const result = manifestSchema.safeParse(data);
   if (!result.success) {
     throw new Error(`integration.yml does not match the integration schema:\n${z.prettifyError(result.error)}`);
   }
@@ -99,7 +89,7 @@ export function parseManifest(yamlText: string): Manifest {
 let cached: Manifest | undefined;
 
 export function loadManifest(): Manifest {
-  cached ??= parseManifest(manifestText());
+  cached ??= checkManifest(readManifestData());
   return cached;
 }
 

@@ -21,7 +21,7 @@
  * Anything else is refused with an error that says how to reset; a silent restart would either lose
  * events or send them all again.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JsonObject } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import { SeenSet } from './dedup.js';

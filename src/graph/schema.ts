@@ -5,7 +5,7 @@
  * evolvable (`recalled`, `unknownFutureValue`), and refusing a page over a new status would stall a
  * collector for good.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseGraphInstant } from './instant.js';
 
 const dateTimeOffset = z.string().refine((text) => parseGraphInstant(text) !== undefined, {

@@ -1,10 +1,10 @@
 /**
- * The single-file bundle (scripts/bundle.mjs → o365-message-trace.mjs) as an engine would load it: built into
- * a temp directory with no node_modules anywhere above it and no integration.yml beside it, imported by a
- * clean `node` child process, and driven through `main` with a minimal engine object.
+ * The self-contained bundle (scripts/bundle.mjs → o365-message-trace.mjs and its chunks/) as an engine would
+ * load it: built into a temp directory with no node_modules anywhere above it and no integration.yml beside
+ * it, imported by a clean `node` child process, and driven through `main` with a minimal engine object.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -98,16 +98,32 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-describe('the single-file bundle', () => {
-  it('is one ES module with only Node built-ins left to import', async () => {
-    const text = await readFile(bundlePath, 'utf8');
-    const staticImports = [...text.matchAll(/^\s*import\s[^'"]*?from\s*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+describe('the engine bundle', () => {
+  it('is a directory of ES modules that import only Node built-ins and each other', async () => {
+    const outdir = path.dirname(bundlePath);
+    const files = (await readdir(outdir, { recursive: true })).filter((file) => file.endsWith('.mjs'));
+    expect(files).toContain('o365-message-trace.mjs');
     const builtins = new Set(builtinModules);
-    for (const specifier of staticImports) {
-      expect(specifier?.startsWith('node:') || builtins.has(specifier ?? ''), `static import '${specifier}' is a Node built-in`).toBe(true);
+    let allText = '';
+    for (const file of files) {
+      const text = await readFile(path.join(outdir, file), 'utf8');
+      allText += text;
+      const specifiers = [
+        ...[...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? ''),
+        ...[...text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? ''),
+        ...[...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? ''),
+      ];
+      for (const specifier of specifiers) {
+        if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
+        // Anything else is a chunk of this bundle: a relative path to a file inside the directory.
+        expect(specifier, `import '${specifier}' in ${file} is relative`).toMatch(/^\.\.?\//);
+        const target = path.resolve(outdir, path.dirname(file), specifier);
+        expect(target.startsWith(`${outdir}${path.sep}`), `${specifier} in ${file} stays inside the bundle`).toBe(true);
+        await expect(access(target), `${specifier} in ${file} exists`).resolves.toBeUndefined();
+      }
     }
-    // The YAML is inlined: the bundle does not read integration.yml from disk.
-    expect(text).toContain('o365-message-trace-get-events');
+    // integration.yml is inlined as data: the bundle does not read it from disk.
+    expect(allText).toContain('o365-message-trace-get-events');
   });
 
   it('loads in a clean process and exposes main and the public surface', async () => {
