@@ -16,7 +16,7 @@ import { DEFAULT_PAGE_SIZE } from '../graph/client.js';
 import { compareRowsByReceived, rowKey, rowToEvent } from '../graph/event.js';
 import { effectiveBounds } from '../graph/filter.js';
 import type { GraphClient, MessageTraceFilters, MessageTraceRow } from '../graph/types.js';
-import { MAX_LOOKBACK_MS, type TimeWindow, splitIntoWindows } from '../graph/windows.js';
+import { type TimeWindow, oldestSafeStartMs, splitIntoWindows } from '../graph/windows.js';
 import type { ParsedArgs } from '../input/args.js';
 import { parseTimeExpression } from '../time/expressions.js';
 import { buildClients } from './clients.js';
@@ -72,7 +72,7 @@ export function planGetEvents(args: ParsedArgs, nowMs: number): GetEventsPlan {
     endMs = nowMs;
   }
   let startMs = resolveTime(args, 'start_time', nowMs) ?? endMs - DEFAULT_SPAN_MS;
-  const oldestMs = nowMs - MAX_LOOKBACK_MS;
+  const oldestMs = oldestSafeStartMs(nowMs, 0);
   if (startMs < oldestMs) {
     throw new IntegrationError(
       'invalid_argument',
@@ -88,7 +88,7 @@ export function planGetEvents(args: ParsedArgs, nowMs: number): GetEventsPlan {
       `Invalid argument for o365-message-trace-get-events: end_time ${iso(endMs)} is before start_time ${iso(startMs)}.`,
     );
   }
-  const safeOldestMs = Math.ceil((oldestMs + LOOKBACK_MARGIN_MS) / 1000) * 1000;
+  const safeOldestMs = Math.ceil(oldestSafeStartMs(nowMs, LOOKBACK_MARGIN_MS) / 1000) * 1000;
   if (startMs < safeOldestMs) {
     const moved = Math.min(safeOldestMs, Math.floor(endMs / 1000) * 1000);
     notes.push(`start_time is at the 90-day limit; used ${iso(moved)} so Graph does not refuse it.`);

@@ -13,13 +13,14 @@
  * then final and sent; rows after it are read again by the next run, which starts at the cursor. Row order
  * in a listing is never used.
  */
+import { oldestSafeStartMs } from '../graph/windows.js';
 
 export const SECOND_MS = 1000;
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 /** Graph: a listing spans at most 10 days. */
 export const MAX_WINDOW_MS = 10 * DAY_MS;
-/** Graph: a listing starts at most 90 days back. */
+/** Graph: a listing starts at most 90 days back (counted from 00:00 UTC today: oldestSafeStartMs). */
 export const RETENTION_MS = 90 * DAY_MS;
 
 export interface FetchTuning {
@@ -64,7 +65,7 @@ export function latestEnd(nowMs: number, tuning: FetchTuning): number {
 
 /** The earliest instant a window may start at, read at `nowMs`. */
 export function earliestStart(nowMs: number, tuning: FetchTuning): number {
-  return ceilSecond(nowMs - RETENTION_MS + tuning.retentionMarginMs);
+  return ceilSecond(oldestSafeStartMs(nowMs, tuning.retentionMarginMs));
 }
 
 export type FirstStart = { ok: true; startMs: number } | { ok: false; problem: string };
@@ -74,7 +75,7 @@ export type FirstStart = { ok: true; startMs: number } | { ok: false; problem: s
  * future is a configuration error; exactly at the limit is moved just inside it.
  */
 export function firstFetchStart(firstFetchMs: number, nowMs: number, tuning: FetchTuning): FirstStart {
-  if (firstFetchMs < nowMs - RETENTION_MS) {
+  if (firstFetchMs < oldestSafeStartMs(nowMs, 0)) {
     return { ok: false, problem: 'is more than 90 days back; Graph keeps message traces for 90 days' };
   }
   if (firstFetchMs > nowMs) return { ok: false, problem: 'is in the future' };

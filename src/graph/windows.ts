@@ -9,6 +9,16 @@ export const DAY_MS = 86_400_000;
 export const MAX_LISTING_SPAN_MS = 10 * DAY_MS;
 export const MAX_LOOKBACK_MS = 90 * DAY_MS;
 
+/**
+ * The oldest listing start to ask Graph for at `nowMs`. Graph counts its 90 days from 00:00 UTC of today, not
+ * from now (`Invalid StartDate value. The StartDate can't be older than 90 days from today.`), so this reaches
+ * up to a day further back than now − 90 days. `marginMs` keeps the start valid that long after `nowMs` (the
+ * limit jumps a day forward at midnight) and absorbs clock skew; 0 gives Graph's own limit.
+ */
+export function oldestSafeStartMs(nowMs: number, marginMs: number): number {
+  return Math.floor((nowMs + marginMs) / DAY_MS) * DAY_MS - MAX_LOOKBACK_MS + marginMs;
+}
+
 export interface TimeWindow {
   startMs: number;
   endMs: number;

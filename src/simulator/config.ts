@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { RuntimeConfig } from './context.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 
+const weight = z.number().min(0);
+
 const probability = z.number().min(0).max(1);
 
 export const configPatchSchema = z
@@ -19,6 +21,9 @@ export const configPatchSchema = z
     tokenTtlSeconds: z.number().int().min(1),
     timeoutHoldMs: z.number().int().min(0),
     slowBodyMs: z.number().int().min(0),
+    /** Weights of the Retry-After forms; forms left out weigh 0. */
+    retryAfter: z.object({ seconds: weight, httpDate: weight, none: weight }).partial().strict(),
+    pascalCaseShare: probability,
   })
   .partial()
   .strict();
@@ -43,4 +48,9 @@ export function applyConfigPatch(config: RuntimeConfig, patch: SimulatorConfigPa
   if (parsed.tokenTtlSeconds !== undefined) config.tokenTtlSeconds = parsed.tokenTtlSeconds;
   if (parsed.timeoutHoldMs !== undefined) config.timeoutHoldMs = parsed.timeoutHoldMs;
   if (parsed.slowBodyMs !== undefined) config.slowBodyMs = parsed.slowBodyMs;
+  if (parsed.retryAfter !== undefined) {
+    const { seconds = 0, httpDate = 0, none = 0 } = parsed.retryAfter;
+    config.retryAfter = { seconds, httpDate, none };
+  }
+  if (parsed.pascalCaseShare !== undefined) config.pascalCaseShare = parsed.pascalCaseShare;
 }

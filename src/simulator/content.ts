@@ -99,3 +99,5 @@ export const PUBLIC_V4_PREFIXES: readonly string[] = [
 /** Microsoft 365 outbound ranges, used as `fromIP` for mail sent from the tenant. */
 export const TENANT_V4_PREFIXES: readonly string[] = ['40.92', '52.101', '20.88'];
 export const TENANT_V6_PREFIX = '2a01:111:f403';
+/** Senders' mail servers reached over IPv6 (large mail providers' /48s). */
+export const PUBLIC_V6_PREFIXES: readonly string[] = ['2607:f8b0:4864', '2a00:1450:4864', '2001:4860:4864', '2a01:111:f400'];

@@ -3,11 +3,12 @@ import type { ServerResponse } from 'node:http';
 import type { CertificateSet } from './certs.js';
 import type { TraceData } from './data.js';
 import type { EntraState } from './entra.js';
-import type { FaultPicker, FaultProbabilities } from './faults.js';
+import type { FaultPicker, FaultProbabilities, RetryAfterMix } from './faults.js';
 import type { StatsCollector } from './stats.js';
 import type { RollingThrottle, ThrottleLimit } from './throttle.js';
 
 export type OrderMode = 'newest' | 'oldest' | 'random';
+export type ListenerName = 'authority' | 'graph' | 'imds';
 
 /** Behaviour that `configure()` and `POST /_simulator/config` may change at runtime. */
 export interface RuntimeConfig {
@@ -22,6 +23,10 @@ export interface RuntimeConfig {
   timeoutHoldMs: number;
   /** How long a `slow` fault takes to trickle a body out (real milliseconds). */
   slowBodyMs: number;
+  /** Relative weights of the Retry-After forms on 429 and 503, chosen per response. */
+  retryAfter: RetryAfterMix;
+  /** Share of list responses that spell status values in PascalCase (`Delivered`), as beta examples do. */
+  pascalCaseShare: number;
 }
 
 export interface Identity {
@@ -49,8 +54,10 @@ export interface SimulatorContext {
   faults: FaultPicker;
   /** Key that authenticates skiptokens so a tampered one is a 400, not a wrong page. */
   skiptokenKey: Buffer;
-  /** `https://127.0.0.1:PORT`, known once the server listens. */
-  origin: string;
+  /** Entra ID's origin, `https://127.0.0.1:PORT`, known once its listener listens. */
+  authorityOrigin: string;
+  /** Graph's origin (another port), known once its listener listens. */
+  graphOrigin: string;
   entra: EntraState;
   /** Responses held open by `timeout` faults, closed on stop. */
   held: Set<ServerResponse>;

@@ -12,6 +12,7 @@ import {
   EXTERNAL_LOCAL_COUNT,
   INTERNAL_USERS,
   PUBLIC_V4_PREFIXES,
+  PUBLIC_V6_PREFIXES,
   SPAM_SUBJECTS,
   SUBJECTS,
   TENANT_DOMAIN,
@@ -33,7 +34,16 @@ export const TRACE_STATUSES = [
   'filteredAsSpam',
   'unknownFutureValue',
 ] as const;
-export type TraceStatus = (typeof TRACE_STATUSES)[number];
+/**
+ * Members added after v1.0's enum (the resource doc lists `recalled` as evolvable): Graph sends them only
+ * to requests with `Prefer: include-unknown-enum-members`, and `unknownFutureValue` to everyone else.
+ */
+export const EVOLVABLE_STATUSES = ['recalled'] as const;
+export type TraceStatus = (typeof TRACE_STATUSES)[number] | (typeof EVOLVABLE_STATUSES)[number];
+export const KNOWN_STATUSES: readonly TraceStatus[] = [...TRACE_STATUSES, ...EVOLVABLE_STATUSES];
+
+/** Properties the CSDL leaves nullable (`Edm.String` without `Nullable="false"`). */
+export const NULLABLE_PROPERTIES = ['messageId', 'senderAddress', 'recipientAddress', 'subject', 'fromIP', 'toIP'] as const;
 
 export const BUCKET_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -48,15 +58,15 @@ export interface StatusChange {
 /** One row of the ground truth: a (message, recipient) pair with its whole life. */
 export interface TraceRow {
   id: string;
-  messageId: string;
+  messageId: string | null;
   receivedTicks: number;
   receivedDateTime: string;
-  senderAddress: string;
-  recipientAddress: string;
-  subject: string;
+  senderAddress: string | null;
+  recipientAddress: string | null;
+  subject: string | null;
   size: number;
-  fromIP: string;
-  toIP: string;
+  fromIP: string | null;
+  toIP: string | null;
   direction: Direction;
   /** When the row first appears in query results (epoch ms). */
   visibleAtMs: number;
@@ -75,6 +85,17 @@ export interface DataConfig {
   maxDelayMs: number;
   statusDelayMs: number;
   maxRecipients: number;
+  /** Share of delivered rows that are recalled later (a second change after the final status). */
+  recalledShare: number;
+  /** Chance that a nullable property of a row (or of its message) is null. */
+  nullShare: number;
+  /** Share of inbound messages whose sending server's fromIP is IPv6. */
+  ipv6Share: number;
+}
+
+/** A uniform draw in [0, 1) from coordinates; no generator object, for the per-row hot path. */
+function uniform(...coordinates: number[]): number {
+  return hash32(...coordinates) / 0x1_0000_0000;
 }
 
 export function bucketOfTicks(ticks: number): number {
@@ -216,7 +237,7 @@ export class TraceData {
     const subject = spammy ? rng.pick(SPAM_SUBJECTS) : fillSubject(rng.pick(SUBJECTS), rng);
     const baseSize = Math.round(Math.exp(8.5 + rng.next() * 4 + rng.next() * 2));
     const size = Math.min(150_000_000, Math.max(900, baseSize));
-    const fromIP =
+    let fromIP: string | null =
       direction === 'inbound'
         ? publicV4(rng, PUBLIC_V4_PREFIXES)
         : rng.chance(0.3)
@@ -224,7 +245,20 @@ export class TraceData {
           : publicV4(rng, TENANT_V4_PREFIXES);
 
     const id = encodeMessageId(seed, bucket, index, rng);
-    const messageId = makeInternetMessageId(rng, sender, direction);
+    const internetMessageId = makeInternetMessageId(rng, sender, direction);
+    // What follows draws from hashes of the coordinates, not from `rng`: the rest of the message stays the
+    // same whether these behaviours are on or off.
+    const { recalledShare, nullShare, ipv6Share } = this.config;
+    if (direction === 'inbound' && ipv6Share > 0 && uniform(seed, 0x1b6, bucket, index) < ipv6Share) {
+      const h = hash32(seed, 0x1b7, bucket, index);
+      fromIP = `${PUBLIC_V6_PREFIXES[h % PUBLIC_V6_PREFIXES.length]}:${((h >>> 8) & 0xffff).toString(16)}::${((h >>> 20) & 0xfff).toString(16) || '1'}`;
+    }
+    // Message-level properties are null for every recipient's row alike.
+    const nulled = (k: number, ...row: number[]): boolean => nullShare > 0 && uniform(seed, 0x9011, bucket, index, k, ...row) < nullShare;
+    const messageId = nulled(0) ? null : internetMessageId;
+    const senderAddress = nulled(1) ? null : sender;
+    const subjectOrNull = nulled(2) ? null : subject;
+    if (nulled(3)) fromIP = null;
 
     const rows: TraceRow[] = [];
     for (let recipientIndex = 0; recipientIndex < recipients.length; recipientIndex++) {
@@ -249,10 +283,11 @@ export class TraceData {
               ? 'failed'
               : 'quarantined';
       const history: StatusChange[] = [];
+      let finalAt = visibleAtMs;
       if (r.chance(0.2)) {
         history.push({ status: final, atMs: visibleAtMs });
       } else {
-        const finalAt = visibleAtMs + 1 + Math.floor(r.next() * Math.max(1, statusDelayMs - 1));
+        finalAt = visibleAtMs + 1 + Math.floor(r.next() * Math.max(1, statusDelayMs - 1));
         if (r.chance(0.5)) {
           history.push({ status: 'gettingStatus', atMs: visibleAtMs });
           if (r.chance(0.5) && finalAt - visibleAtMs > 2) {
@@ -263,17 +298,26 @@ export class TraceData {
         }
         history.push({ status: final, atMs: finalAt });
       }
+      // A recall comes after delivery, still within the status delay of first visibility, so a collector
+      // whose look-back covers that delay sees it.
+      const recallRoom = visibleAtMs + statusDelayMs - finalAt;
+      if (final === 'delivered' && recalledShare > 0 && recallRoom > 1 && uniform(seed, 0x7ec, bucket, index, recipientIndex) < recalledShare) {
+        history.push({ status: 'recalled', atMs: finalAt + 1 + Math.floor(uniform(seed, 0x7ed, bucket, index, recipientIndex) * (recallRoom - 1)) });
+      }
+      // A row without a recipient could not be told apart from its siblings; only single-recipient
+      // messages lose it.
+      const recipientNull = recipients.length === 1 && nulled(4);
       rows.push({
         id,
         messageId,
         receivedTicks: ticks,
         receivedDateTime,
-        senderAddress: sender,
-        recipientAddress: recipient,
-        subject,
+        senderAddress,
+        recipientAddress: recipientNull ? null : recipient,
+        subject: subjectOrNull,
         size: direction === 'outbound' ? size + r.int(0, 400) : size,
         fromIP,
-        toIP,
+        toIP: nulled(5, recipientIndex) ? null : toIP,
         direction,
         visibleAtMs,
         history,

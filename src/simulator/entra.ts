@@ -71,6 +71,7 @@ function aadTimestamp(ms: number): string {
 }
 
 function sendAadError(ctx: SimulatorContext, req: IncomingMessage, res: ServerResponse, e: AadError): void {
+  ctx.stats.entraError(e.code);
   const now = ctx.clock();
   const traceId = randomUUID();
   const sent = req.headers['client-request-id'];
@@ -86,9 +87,21 @@ function sendAadError(ctx: SimulatorContext, req: IncomingMessage, res: ServerRe
       timestamp,
       trace_id: traceId,
       correlation_id: correlationId,
-      error_uri: `${ctx.origin}/error?code=${e.code}`,
+      error_uri: `${ctx.authorityOrigin}/error?code=${e.code}`,
     },
     { 'cache-control': 'no-store, no-cache', pragma: 'no-cache', 'x-ms-request-id': traceId },
+  );
+}
+
+/** What the sign-in host answers for a path it does not serve (a Graph call sent to it, say). */
+export function sendEntraNotFound(ctx: SimulatorContext, req: IncomingMessage, res: ServerResponse): void {
+  const sent = req.headers['client-request-id'];
+  const requestId = randomUUID();
+  sendJson(
+    res,
+    404,
+    { error: 'not_found', error_description: `The sign-in service has no resource at ${new URL(req.url ?? '/', ctx.authorityOrigin || 'https://127.0.0.1').pathname}.` },
+    { 'x-ms-request-id': requestId, 'client-request-id': typeof sent === 'string' && sent ? sent : requestId },
   );
 }
 
@@ -124,7 +137,7 @@ function resolveTenant(ctx: SimulatorContext, segment: string, error = 'invalid_
 }
 
 function openIdConfiguration(ctx: SimulatorContext, tenantSegment: string): Record<string, unknown> {
-  const base = `${ctx.origin}/${tenantSegment}`;
+  const base = `${ctx.authorityOrigin}/${tenantSegment}`;
   const tid = ctx.identity.tenantId;
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
@@ -135,9 +148,9 @@ function openIdConfiguration(ctx: SimulatorContext, tenantSegment: string): Reco
     id_token_signing_alg_values_supported: ['RS256'],
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    issuer: `${ctx.origin}/${tid}/v2.0`,
+    issuer: `${ctx.authorityOrigin}/${tid}/v2.0`,
     request_uri_parameter_supported: false,
-    userinfo_endpoint: `${ctx.origin}/oidc/userinfo`,
+    userinfo_endpoint: `${ctx.authorityOrigin}/oidc/userinfo`,
     authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
     device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
     http_logout_supported: true,
@@ -155,13 +168,13 @@ function openIdConfiguration(ctx: SimulatorContext, tenantSegment: string): Reco
 
 function jwks(ctx: SimulatorContext): Record<string, unknown> {
   const jwk = ctx.certs.tokenVerifyKey.export({ format: 'jwk' });
-  return { keys: [{ kty: 'RSA', use: 'sig', kid: ctx.certs.tokenKeyId, n: jwk.n, e: jwk.e, issuer: `${ctx.origin}/${ctx.identity.tenantId}/v2.0` }] };
+  return { keys: [{ kty: 'RSA', use: 'sig', kid: ctx.certs.tokenKeyId, n: jwk.n, e: jwk.e, issuer: `${ctx.authorityOrigin}/${ctx.identity.tenantId}/v2.0` }] };
 }
 
 function instanceDiscovery(ctx: SimulatorContext): Record<string, unknown> {
-  const host = new URL(ctx.origin).host;
+  const host = new URL(ctx.authorityOrigin).host;
   return {
-    tenant_discovery_endpoint: `${ctx.origin}/${ctx.identity.tenantId}/v2.0/.well-known/openid-configuration`,
+    tenant_discovery_endpoint: `${ctx.authorityOrigin}/${ctx.identity.tenantId}/v2.0/.well-known/openid-configuration`,
     'api-version': '1.1',
     metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
   };
@@ -218,7 +231,7 @@ export async function handleEntra(
           const body = await readBody(req);
           const form = new URLSearchParams(body);
           applyBasicAuth(req, form);
-          const reply = tokenEndpoint(ctx, form, `${ctx.origin}${url.pathname}`);
+          const reply = tokenEndpoint(ctx, form, `${ctx.authorityOrigin}${url.pathname}`, tenant);
           sendJson(res, 200, reply, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
           return;
         }
@@ -395,7 +408,7 @@ function verifyClientAssertion(ctx: SimulatorContext, form: URLSearchParams, ass
     );
   }
   const audiences = Array.isArray(p.aud) ? p.aud : [p.aud];
-  const accepted = new Set([tokenUrl, `${ctx.origin}/${ctx.identity.tenantId}/oauth2/v2.0/token`]);
+  const accepted = new Set([tokenUrl, `${ctx.authorityOrigin}/${ctx.identity.tenantId}/oauth2/v2.0/token`]);
   if (!audiences.some((a) => typeof a === 'string' && accepted.has(a))) {
     throw new AadError(
       401,
@@ -423,9 +436,7 @@ function graphPermissions(ctx: SimulatorContext, scopes: string[], appOnly: bool
   if (resourceScopes.length === 0) throw missing('scope');
   const granted: string[] = [];
   for (const scope of resourceScopes) {
-    // The simulator's own origin is where its Graph lives, so a client that derives the scope from its
-    // Graph URL (as for a national cloud) asks for `<origin>/.default`; treat that as Graph.
-    const asGraph = scope.startsWith(ctx.origin) ? `${GRAPH_RESOURCE}${scope.slice(ctx.origin.length)}` : scope;
+    const asGraph = asGraphScope(ctx, scope);
     const m = /^(https:\/\/graph\.microsoft\.com|00000003-0000-0000-c000-000000000000)\/?(.*)$/i.exec(asGraph);
     if (!m) {
       if (/^[A-Za-z.]+$/.test(scope) && !appOnly) {
@@ -456,11 +467,52 @@ function graphPermissions(ctx: SimulatorContext, scopes: string[], appOnly: bool
   return [...new Set(granted)];
 }
 
-function tokenEndpoint(ctx: SimulatorContext, form: URLSearchParams, tokenUrl: string): Record<string, unknown> {
+/**
+ * The simulator's Graph origin is where its Graph lives, so a client that derives the scope from its Graph
+ * URL (as for a national cloud) asks for `<graph origin>/.default`; treat that as Graph.
+ */
+function asGraphScope(ctx: SimulatorContext, scope: string): string {
+  return scope.startsWith(ctx.graphOrigin) ? `${GRAPH_RESOURCE}${scope.slice(ctx.graphOrigin.length)}` : scope;
+}
+
+/** The resource a scope belongs to, normalised (Graph's app id and URI are the same resource). */
+function resourceOf(ctx: SimulatorContext, scopeOrResource: string): string {
+  const graph = asGraphScope(ctx, scopeOrResource);
+  const m = /^(https:\/\/graph\.microsoft\.com|00000003-0000-0000-c000-000000000000)(\/.*)?$/i.exec(graph);
+  if (m) return GRAPH_RESOURCE;
+  return graph.replace(/\/[^/]*$/, '').replace(/\/$/, '').toLowerCase() || graph.toLowerCase();
+}
+
+/**
+ * `resource` is a v1.0 parameter. The v2.0 endpoint refuses it beside `scope`: AADSTS9010010 when it names
+ * another resource than the scopes (current reports), AADSTS901002 otherwise.
+ */
+function refuseResourceParameter(ctx: SimulatorContext, form: URLSearchParams): void {
+  const resource = form.get('resource');
+  if (resource === null) return;
+  const scopes = (form.get('scope') ?? '').split(' ').filter((s) => s && !OIDC_SCOPES.has(s));
+  const asked = resourceOf(ctx, resource.replace(/\/$/, ''));
+  if (scopes.some((scope) => resourceOf(ctx, scope) !== asked)) {
+    throw new AadError(400, 'invalid_target', 9010010, "The resource parameter provided in the request doesn't match with the requested scopes.");
+  }
+  throw new AadError(400, 'invalid_request', 901002, "The 'resource' request parameter is not supported.");
+}
+
+function tokenEndpoint(ctx: SimulatorContext, form: URLSearchParams, tokenUrl: string, tenant: string): Record<string, unknown> {
   const grantType = form.get('grant_type');
   if (!grantType) throw missing('grant_type');
+  refuseResourceParameter(ctx, form);
   switch (grantType) {
     case 'client_credentials': {
+      // An app signs in to one tenant; the multi-tenant aliases name none.
+      if (/^(common|organizations)$/i.test(tenant)) {
+        throw new AadError(
+          400,
+          'invalid_request',
+          50059,
+          'No tenant-identifying information found in either the request or implied by any provided credentials.',
+        );
+      }
       const method = authenticateClient(ctx, form, tokenUrl);
       const roles = graphPermissions(ctx, (form.get('scope') ?? '').split(' ').filter(Boolean), true);
       return issueAppToken(ctx, 'client_credentials', ctx.identity.clientId, method === 'secret' ? '1' : '2', roles);
@@ -630,7 +682,7 @@ function issueUserTokens(
   if (scopes.includes('openid')) {
     const idClaims: Record<string, unknown> = {
       aud: identity.clientId,
-      iss: `${ctx.origin}/${identity.tenantId}/v2.0`,
+      iss: `${ctx.authorityOrigin}/${identity.tenantId}/v2.0`,
       iat: nowS,
       nbf: nowS,
       exp: nowS + 3600,
@@ -704,7 +756,7 @@ export function handleImds(ctx: SimulatorContext, req: IncomingMessage, res: Ser
     return;
   }
   const normalized = resource.replace(/\/\.default$/, '').replace(/\/$/, '');
-  if (normalized !== GRAPH_RESOURCE && normalized !== GRAPH_APP_ID && normalized !== ctx.origin) {
+  if (normalized !== GRAPH_RESOURCE && normalized !== GRAPH_APP_ID && normalized !== ctx.graphOrigin) {
     sendJson(res, 400, {
       error: 'invalid_resource',
       error_description: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${TENANT_DOMAIN}.`,

@@ -11,12 +11,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OrderMode, SimulatorContext } from './context.js';
 import {
   bucketOfTicks,
+  EVOLVABLE_STATUSES,
   finalStatus,
+  NULLABLE_PROPERTIES,
   statusAt,
   type TraceRow,
   type TraceStatus,
 } from './data.js';
-import type { FaultKind } from './faults.js';
+import { type FaultKind, retryAfterHeader } from './faults.js';
 import { formatTicks, msToTicks, TICKS_PER_MS } from './instant.js';
 import { verifyAccessToken } from './entra.js';
 import { graphErrorBody, graphHeaders, jsonBody, type RequestIds, requestIds } from './http-util.js';
@@ -31,6 +33,15 @@ const MESSAGE_TRACE_APP_ID = '8bd644d1-64a1-4d4b-ae52-2e0cbf64e373';
 const DAY_MS = 86_400_000;
 const DEFAULT_TOP = 1000;
 const MAX_TOP = 5000;
+/** How far back a listing may start, counted from 00:00 UTC of today, not from now. */
+const RETENTION_DAYS = 90;
+const MAX_SPAN_DAYS = 10;
+const THROTTLED_TEXT = 'Your recent queries have surpassed the permitted limit, please try again later.';
+
+/** The oldest start Graph accepts at `nowMs`: 90 days before 00:00 UTC of today. */
+export function oldestAcceptedStartMs(nowMs: number): number {
+  return Math.floor(nowMs / DAY_MS) * DAY_MS - RETENTION_DAYS * DAY_MS;
+}
 
 interface Reply {
   status: number;
@@ -93,13 +104,13 @@ export function handleGraph(ctx: SimulatorContext, req: IncomingMessage, res: Se
   const decision = ctx.throttle.decide(ctx.config.throttle, now);
   if (!decision.allowed) {
     ctx.stats.throttled++;
-    send(ctx, res, ids, null, throttledReply(ids, now, decision.retryAfterSeconds));
+    send(ctx, res, ids, null, throttledReply(ctx, ids, now, decision.retryAfterSeconds));
     return;
   }
 
   const reply =
     url.pathname === LIST_PATH || url.pathname === `${LIST_PATH}/`
-      ? listMessageTraces(ctx, url, ids, now)
+      ? listMessageTraces(ctx, url, ids, now, statusView(ctx, req))
       : detailsByRecipient(ctx, url, ids, now);
   send(ctx, res, ids, fault, reply);
 }
@@ -114,12 +125,12 @@ function injectedReply(ctx: SimulatorContext, fault: FaultKind | null, ids: Requ
       return {
         status: 503,
         body: graphErrorBody('ServiceUnavailable', 'The service is temporarily unavailable. Please retry later.', ids, now),
-        headers: { 'retry-after': String(ctx.faults.retryAfterSeconds()) },
+        headers: retryAfter(ctx, ctx.faults.retryAfterSeconds(), now),
       };
     case '504':
       return { status: 504, body: graphErrorBody('GatewayTimeout', 'The request timed out.', ids, now) };
     case '429':
-      return throttledReply(ids, now, ctx.faults.retryAfterSeconds());
+      return throttledReply(ctx, ids, now, ctx.faults.retryAfterSeconds());
     case '401':
       return unauthorized(ctx, ids, now, 'Lifetime validation failed, the token is expired.');
     default:
@@ -127,16 +138,18 @@ function injectedReply(ctx: SimulatorContext, fault: FaultKind | null, ids: Requ
   }
 }
 
-function throttledReply(ids: RequestIds, now: number, retryAfterSeconds: number): Reply {
+/** Retry-After as seconds, as an HTTP-date, or absent, chosen per response by the configured mix. */
+function retryAfter(ctx: SimulatorContext, seconds: number, now: number): Record<string, string> {
+  const form = ctx.faults.retryAfterForm(ctx.config.retryAfter);
+  ctx.stats.retryAfter(form);
+  return retryAfterHeader(form, seconds, now);
+}
+
+function throttledReply(ctx: SimulatorContext, ids: RequestIds, now: number, retryAfterSeconds: number): Reply {
   return {
     status: 429,
-    body: graphErrorBody(
-      'TooManyRequests',
-      'Your recent queries have surpassed the permitted limit of the message trace service. Please retry after the time in the Retry-After header.',
-      ids,
-      now,
-    ),
-    headers: { 'retry-after': String(retryAfterSeconds) },
+    body: graphErrorBody('TooManyRequests', THROTTLED_TEXT, ids, now),
+    headers: retryAfter(ctx, retryAfterSeconds, now),
   };
 }
 
@@ -145,7 +158,7 @@ function unauthorized(ctx: SimulatorContext, ids: RequestIds, now: number, messa
     status: 401,
     body: graphErrorBody(code, message, ids, now),
     headers: {
-      'www-authenticate': `Bearer realm="", authorization_uri="${ctx.origin}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+      'www-authenticate': `Bearer realm="", authorization_uri="${ctx.authorityOrigin}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
     },
   };
 }
@@ -186,13 +199,14 @@ function badRequest(ids: RequestIds, now: number, message: string, code = 'BadRe
 
 // --- List ----------------------------------------------------------------------------------------
 
-function listMessageTraces(ctx: SimulatorContext, url: URL, ids: RequestIds, now: number): Reply {
+function listMessageTraces(ctx: SimulatorContext, url: URL, ids: RequestIds, now: number, view: StatusView): Reply {
   const params = url.searchParams;
   const rawTop = params.get('$top');
   let top = DEFAULT_TOP;
   if (rawTop !== null) {
     if (!/^\d+$/.test(rawTop) || Number(rawTop) < 1 || Number(rawTop) > MAX_TOP) {
-      return badRequest(ids, now, `Invalid value '${rawTop}' for query option '$top'. The value must be an integer between 1 and ${MAX_TOP}.`);
+      // Exchange's name for the page size, as lab runs report it.
+      return badRequest(ids, now, 'ResultSize is invalid');
     }
     top = Number(rawTop);
   }
@@ -219,16 +233,19 @@ function listMessageTraces(ctx: SimulatorContext, url: URL, ids: RequestIds, now
     cursor = decoded;
   } else {
     const nowTicks = msToTicks(now);
+    if (filter.startTicks !== null && filter.endTicks === null) {
+      return badRequest(ids, now, 'EndDate is required when a StartDate is entered.');
+    }
     let startTicks = filter.startTicks ?? nowTicks - 2 * DAY_MS * TICKS_PER_MS;
     const endTicks = filter.endTicks ?? nowTicks;
     if (startTicks > endTicks) {
       return badRequest(ids, now, 'The start date must be earlier than or equal to the end date.');
     }
-    if (endTicks - startTicks > 10 * DAY_MS * TICKS_PER_MS) {
-      return badRequest(ids, now, 'The time range between the start date and the end date cannot exceed 10 days.');
+    if (endTicks - startTicks > MAX_SPAN_DAYS * DAY_MS * TICKS_PER_MS) {
+      return badRequest(ids, now, `The interval between StartDate and EndDate can't be longer than ${MAX_SPAN_DAYS} days.`);
     }
-    if (startTicks < nowTicks - 90 * DAY_MS * TICKS_PER_MS) {
-      return badRequest(ids, now, 'The start date cannot be more than 90 days in the past.');
+    if (startTicks < msToTicks(oldestAcceptedStartMs(now))) {
+      return badRequest(ids, now, `Invalid StartDate value. The StartDate can't be older than ${RETENTION_DAYS} days from today.`);
     }
     if (endTicks > nowTicks + TICKS_PER_MS - 1) {
       return badRequest(ids, now, 'The end date cannot be in the future.');
@@ -237,17 +254,44 @@ function listMessageTraces(ctx: SimulatorContext, url: URL, ids: RequestIds, now
     cursor = { snapshotMs: now, startTicks, endTicks, order: ctx.config.order, filterHash, ordinal: 0, offset: 0 };
   }
 
-  const page = readPage(ctx, cursor, filter.predicates, top);
+  const page = readPage(ctx, cursor, filter.predicates, top, view);
   ctx.stats.rowsServed += page.rows.length;
   const body: Record<string, unknown> = {
-    '@odata.context': `${ctx.origin}/v1.0/$metadata#admin/exchange/tracing/messageTraces`,
+    '@odata.context': `${ctx.graphOrigin}/v1.0/$metadata#admin/exchange/tracing/messageTraces`,
   };
   if (page.next) body['@odata.nextLink'] = nextLink(ctx, url, encodeCursor(page.next, ctx.skiptokenKey));
-  body.value = page.rows.map((row) => toResource(row, statusAt(row, cursor.snapshotMs) ?? finalStatus(row)));
+  const pascal = ctx.faults.pascalCase(ctx.config.pascalCaseShare);
+  if (pascal) ctx.stats.served.pascalCaseResponses++;
+  body.value = page.rows.map((row) => {
+    const actual = statusAt(row, cursor.snapshotMs) ?? finalStatus(row);
+    const shown = view(actual);
+    if (actual === 'recalled') ctx.stats.served[shown === 'recalled' ? 'recalled' : 'unknownFutureValue']++;
+    if (row.fromIP?.includes(':')) ctx.stats.served.ipv6FromIP++;
+    for (const property of NULLABLE_PROPERTIES) if (row[property] === null) ctx.stats.served.nullFields++;
+    return toResource(row, pascal ? toPascalCase(shown) : shown);
+  });
   return { status: 200, body };
 }
 
-function toResource(row: TraceRow, status: TraceStatus): Record<string, unknown> {
+/**
+ * The status as a request sees it: members added after v1.0's enum (`recalled`) only for requests with
+ * `Prefer: include-unknown-enum-members`, `unknownFutureValue` for the others.
+ */
+type StatusView = (status: TraceStatus) => TraceStatus;
+
+function statusView(ctx: SimulatorContext, req: IncomingMessage): StatusView {
+  const prefer = String(req.headers.prefer ?? '');
+  const evolvable = prefer.split(',').some((part) => part.trim().toLowerCase() === 'include-unknown-enum-members');
+  if (evolvable) return (status) => status;
+  ctx.stats.served.requestsWithoutPrefer++;
+  return (status) => ((EVOLVABLE_STATUSES as readonly string[]).includes(status) ? 'unknownFutureValue' : status);
+}
+
+function toPascalCase(status: string): string {
+  return status.charAt(0).toUpperCase() + status.slice(1);
+}
+
+function toResource(row: TraceRow, status: string): Record<string, unknown> {
   return {
     id: row.id,
     messageId: row.messageId,
@@ -269,7 +313,7 @@ function nextLink(ctx: SimulatorContext, url: URL, token: string): string {
     .split('&')
     .filter((part) => part.length > 0 && !/^(%24|\$)skip[tT]oken=/i.test(part));
   kept.push(`$skiptoken=${token}`);
-  return `${ctx.origin}${url.pathname}?${kept.join('&')}`;
+  return `${ctx.graphOrigin}${url.pathname}?${kept.join('&')}`;
 }
 
 interface Page {
@@ -281,7 +325,7 @@ interface Page {
  * Walks buckets in the cursor's order from its position, collecting matching rows until the page is
  * full, then looks ahead for the next matching row so a nextLink never leads to an empty page.
  */
-function readPage(ctx: SimulatorContext, cursor: Cursor, predicates: Predicate[], top: number): Page {
+function readPage(ctx: SimulatorContext, cursor: Cursor, predicates: Predicate[], top: number, view: StatusView): Page {
   const first = bucketOfTicks(cursor.startTicks);
   const last = bucketOfTicks(cursor.endTicks);
   const count = last - first + 1;
@@ -289,7 +333,7 @@ function readPage(ctx: SimulatorContext, cursor: Cursor, predicates: Predicate[]
   const rows: TraceRow[] = [];
   for (let ordinal = cursor.ordinal; ordinal < count; ordinal++) {
     const bucket = bucketAt(ordinal);
-    const matching = matchingRows(ctx, bucket, cursor, predicates);
+    const matching = matchingRows(ctx, bucket, cursor, predicates, view);
     const skip = ordinal === cursor.ordinal ? cursor.offset : 0;
     for (let i = skip; i < matching.length; i++) {
       if (rows.length === top) return { rows, next: { ...cursor, ordinal, offset: i } };
@@ -316,13 +360,14 @@ function gcd(a: number, b: number): number {
   return x;
 }
 
-function matchingRows(ctx: SimulatorContext, bucket: number, cursor: Cursor, predicates: Predicate[]): TraceRow[] {
+function matchingRows(ctx: SimulatorContext, bucket: number, cursor: Cursor, predicates: Predicate[], view: StatusView): TraceRow[] {
   const all = ctx.data.bucketRows(bucket);
   const out: TraceRow[] = [];
   for (const row of all) {
     if (row.receivedTicks < cursor.startTicks || row.receivedTicks > cursor.endTicks) continue;
     if (row.visibleAtMs > cursor.snapshotMs) continue;
-    if (!matches(row, statusAt(row, cursor.snapshotMs), predicates)) continue;
+    const status = statusAt(row, cursor.snapshotMs);
+    if (!matches(row, status === null ? null : view(status), predicates)) continue;
     out.push(row);
   }
   if (cursor.order === 'newest') out.reverse();
@@ -330,8 +375,8 @@ function matchingRows(ctx: SimulatorContext, bucket: number, cursor: Cursor, pre
   return out;
 }
 
-function sameText(a: string, b: string): boolean {
-  return a.length === b.length && a.toLowerCase() === b.toLowerCase();
+function sameText(a: string | null, b: string): boolean {
+  return a !== null && a.length === b.length && a.toLowerCase() === b.toLowerCase();
 }
 
 function matches(row: TraceRow, status: TraceStatus | null, predicates: Predicate[]): boolean {
@@ -345,13 +390,13 @@ function matches(row: TraceRow, status: TraceStatus | null, predicates: Predicat
         }
         break;
       case 'startswith':
-        if (!row.subject.toLowerCase().startsWith(p.value.toLowerCase())) return false;
+        if (!row.subject?.toLowerCase().startsWith(p.value.toLowerCase())) return false;
         break;
       case 'endswith':
-        if (!row.subject.toLowerCase().endsWith(p.value.toLowerCase())) return false;
+        if (!row.subject?.toLowerCase().endsWith(p.value.toLowerCase())) return false;
         break;
       case 'contains':
-        if (!row.subject.toLowerCase().includes(p.value.toLowerCase())) return false;
+        if (!row.subject?.toLowerCase().includes(p.value.toLowerCase())) return false;
         break;
     }
   }
@@ -394,7 +439,7 @@ function detailsByRecipient(ctx: SimulatorContext, url: URL, ids: RequestIds, no
   return {
     status: 200,
     body: {
-      '@odata.context': `${ctx.origin}/v1.0/$metadata#Collection(microsoft.graph.exchangeMessageTraceDetail)`,
+      '@odata.context': `${ctx.graphOrigin}/v1.0/$metadata#Collection(microsoft.graph.exchangeMessageTraceDetail)`,
       value: detailEvents(row, now),
     },
   };
@@ -409,6 +454,7 @@ const EVENT_TEXT: Record<TraceStatus, { event: string; action: string; descripti
   quarantined: { event: 'Quarantine', action: 'Quarantine', description: 'The message was quarantined by policy.' },
   filteredAsSpam: { event: 'Spam', action: 'MoveToJmf', description: 'The message was marked as spam and moved to the Junk Email folder.' },
   unknownFutureValue: { event: 'Unknown', action: '', description: '' },
+  recalled: { event: 'Recall', action: '', description: 'The sender recalled the message; it was removed from the mailbox.' },
 };
 
 function detailEvents(row: TraceRow, now: number): Record<string, unknown>[] {
@@ -421,7 +467,7 @@ function detailEvents(row: TraceRow, now: number): Record<string, unknown>[] {
       event: 'Receive',
       action: '',
       description: `Message received by: ${server}`,
-      data: `<root><MEP Name="Directionality" String="${row.direction === 'inbound' ? 'Incoming' : 'Originating'}"/><MEP Name="ClientIP" String="${row.fromIP}"/><MEP Name="ServerHostName" String="${server}"/></root>`,
+      data: `<root><MEP Name="Directionality" String="${row.direction === 'inbound' ? 'Incoming' : 'Originating'}"/><MEP Name="ClientIP" String="${row.fromIP ?? ''}"/><MEP Name="ServerHostName" String="${server}"/></root>`,
     },
   ];
   for (const change of row.history) {
@@ -434,7 +480,7 @@ function detailEvents(row: TraceRow, now: number): Record<string, unknown>[] {
       event: text.event,
       action: text.action,
       description: text.description,
-      data: `<root><MEP Name="RecipientStatus" String="${change.status}"/><MEP Name="Recipient" String="${escapeXml(row.recipientAddress)}"/></root>`,
+      data: `<root><MEP Name="RecipientStatus" String="${change.status}"/><MEP Name="Recipient" String="${escapeXml(row.recipientAddress ?? '')}"/></root>`,
     });
   }
   return events;

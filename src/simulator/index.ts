@@ -13,7 +13,7 @@ import { TENANT_INITIAL_DOMAIN } from './content.js';
 import { TraceData } from './data.js';
 import { EntraState } from './entra.js';
 import { type SimulatedFederation, startFederation } from './federation.js';
-import { FaultPicker, type FaultKind } from './faults.js';
+import { DEFAULT_RETRY_AFTER_MIX, FaultPicker, type FaultKind, type RetryAfterMix } from './faults.js';
 import { guidFrom, Rng } from './rng.js';
 import { startListeners } from './server.js';
 import { type SimulatorStats, StatsCollector } from './stats.js';
@@ -21,21 +21,25 @@ import { RollingThrottle, type ThrottleLimit } from './throttle.js';
 import { type GroundTruthRow, groundTruth, iterateGroundTruth } from './truth.js';
 
 export type { FaultKind, FaultProbabilities } from './faults.js';
-export { FAULT_KINDS } from './faults.js';
+export { FAULT_KINDS, RETRY_AFTER_FORMS, type RetryAfterForm, type RetryAfterMix } from './faults.js';
 export type { GroundTruthRow } from './truth.js';
-export type { SimulatorStats, GrantKind } from './stats.js';
+export type { SimulatorStats, GrantKind, ServedVariations } from './stats.js';
 export type { ThrottleLimit } from './throttle.js';
 export type { OrderMode } from './context.js';
 export type { SimulatorConfigPatch } from './config.js';
 export type { FederatedCredential, FederatedTokenOptions, SimulatedFederation } from './federation.js';
-export { TRACE_STATUSES, type TraceStatus } from './data.js';
+export { EVOLVABLE_STATUSES, NULLABLE_PROPERTIES, TRACE_STATUSES, type TraceStatus } from './data.js';
 
 export interface SimulatorOptions {
-  /** HTTPS port; 0 (default) picks a free one. */
+  /** HTTPS port of Graph (and the control API); 0 (default) picks a free one. */
   port?: number;
+  /** HTTPS port of Entra ID, another origin than Graph's, as in Microsoft's cloud; 0 (default) picks one. */
+  authorityPort?: number;
   /** Plain-HTTP port for IMDS; 0 (default) picks a free one. */
   imdsPort?: number;
   seed?: number;
+  /** Seed of the fault rolls and per-response variations; default: the data seed (same faults as before). */
+  faultSeed?: number;
   /** Messages per day (rows are ~1.5× that: one per recipient). Default 2000. */
   ratePerDay?: number;
   /** Days of history before start. Default 2. */
@@ -47,6 +51,16 @@ export interface SimulatorOptions {
   order?: OrderMode;
   throttle?: ThrottleLimit | 'off';
   faults?: Partial<Record<FaultKind, number>>;
+  /** Share of delivered rows recalled later (delivered → recalled). Default 0.01. */
+  recalledShare?: number;
+  /** Chance per nullable property (CSDL) of a row to be null. Default 0.002. */
+  nullShare?: number;
+  /** Share of inbound messages with an IPv6 fromIP. Default 0.1. */
+  ipv6Share?: number;
+  /** Share of list responses spelling statuses in PascalCase (`Delivered`). Default 0.05. */
+  pascalCaseShare?: number;
+  /** Weights of the Retry-After forms on 429/503 (seconds, HTTP-date, none). Default: all three alike. */
+  retryAfter?: Partial<RetryAfterMix>;
   tokenTtlSeconds?: number;
   /** Epoch ms; default Date.now. Tests and benchmarks pass a virtual clock. */
   clock?: () => number;
@@ -64,9 +78,9 @@ export interface SimulatorOptions {
 
 /** Includes workload identity federation: an identity token file and the app's federated credential. */
 export interface SimulatedTenant extends SimulatedFederation {
-  /** Origin, e.g. https://127.0.0.1:PORT; the client appends /v1.0/admin/... */
+  /** Graph's origin, e.g. https://127.0.0.1:PORT; the client appends /v1.0/admin/... */
   graphUrl: string;
-  /** Origin; the client appends /{tenantId}. */
+  /** Entra ID's origin (another port than Graph's); the client appends /{tenantId}. */
   authorityUrl: string;
   tenantId: string;
   clientId: string;
@@ -92,6 +106,11 @@ export interface SimulatedTenant extends SimulatedFederation {
   /** Revokes every refresh token issued so far (AADSTS50173 on next use). */
   revokeRefreshTokens(): void;
   stop(): Promise<void>;
+}
+
+function share(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new RangeError(`${name} must be between 0 and 1, got ${value}`);
+  return value;
 }
 
 function positive(name: string, value: number, allowZero = false): number {
@@ -123,6 +142,7 @@ function identityFor(seed: number): Identity {
 export async function startSimulatedTenant(options: SimulatorOptions = {}): Promise<SimulatedTenant> {
   const clock = options.clock ?? Date.now;
   const seed = Math.trunc(options.seed ?? 1);
+  const faultSeed = Math.trunc(options.faultSeed ?? seed);
   const startMs = clock();
   const ratePerDay = positive('ratePerDay', options.ratePerDay ?? 2000, true);
   const historyDays = positive('historyDays', options.historyDays ?? 2, true);
@@ -140,6 +160,8 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
     tokenTtlSeconds: 3600,
     timeoutHoldMs: 30_000,
     slowBodyMs: 3_000,
+    retryAfter: { ...DEFAULT_RETRY_AFTER_MIX },
+    pascalCaseShare: 0.05,
   };
   const patch: SimulatorConfigPatch = {};
   if (options.throttle !== undefined) patch.throttle = options.throttle;
@@ -151,6 +173,8 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
   if (options.tokenTtlSeconds !== undefined) patch.tokenTtlSeconds = options.tokenTtlSeconds;
   if (options.timeoutHoldMs !== undefined) patch.timeoutHoldMs = options.timeoutHoldMs;
   if (options.slowBodyMs !== undefined) patch.slowBodyMs = options.slowBodyMs;
+  if (options.retryAfter !== undefined) patch.retryAfter = { ...DEFAULT_RETRY_AFTER_MIX, ...options.retryAfter };
+  if (options.pascalCaseShare !== undefined) patch.pascalCaseShare = options.pascalCaseShare;
   applyConfigPatch(config, patch);
 
   const certs = await generateCertificates(startMs);
@@ -178,13 +202,17 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
       maxDelayMs: maxDelaySeconds * 1000,
       statusDelayMs: statusDelaySeconds * 1000,
       maxRecipients,
+      recalledShare: share('recalledShare', options.recalledShare ?? 0.01),
+      nullShare: share('nullShare', options.nullShare ?? 0.002),
+      ipv6Share: share('ipv6Share', options.ipv6Share ?? 0.1),
     }),
     certs,
     stats: new StatsCollector(),
     throttle: new RollingThrottle(),
-    faults: new FaultPicker(seed),
+    faults: new FaultPicker(faultSeed),
     skiptokenKey: createHash('sha256').update(`skiptoken:${seed}:${startMs}`).digest(),
-    origin: '',
+    authorityOrigin: '',
+    graphOrigin: '',
     held: new Set(),
     entra: new EntraState(),
   };
@@ -194,17 +222,19 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
   const listeners = await startListeners(
     ctx,
     { cert: certs.serverCertPem, key: certs.serverKeyPem },
-    { https: options.port ?? 0, http: options.imdsPort ?? 0 },
+    { authority: options.authorityPort ?? 0, graph: options.port ?? 0, http: options.imdsPort ?? 0 },
     revokeRefreshTokens,
   );
-  ctx.origin = `https://127.0.0.1:${listeners.httpsPort}`;
-  const federation = await startFederation({ origin: ctx.origin, tokenPath: path.join(dir, 'azure-identity-token'), clock });
+  ctx.authorityOrigin = `https://127.0.0.1:${listeners.authorityPort}`;
+  ctx.graphOrigin = `https://127.0.0.1:${listeners.graphPort}`;
+  // The external identity provider's issuer is a name only (nothing is served there); it sits beside Entra.
+  const federation = await startFederation({ origin: ctx.authorityOrigin, tokenPath: path.join(dir, 'azure-identity-token'), clock });
   ctx.entra.federation = federation.setup;
   let stopped: Promise<void> | null = null;
 
   return {
-    graphUrl: ctx.origin,
-    authorityUrl: ctx.origin,
+    graphUrl: ctx.graphOrigin,
+    authorityUrl: ctx.authorityOrigin,
     tenantId: identity.tenantId,
     clientId: identity.clientId,
     clientSecret: identity.clientSecret,
@@ -215,7 +245,7 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
     certificateThumbprint: certs.appThumbprintSha1,
     certificateThumbprintSha256: certs.appThumbprintSha256,
     redirectUri: identity.redirectUri,
-    controlUrl: `${ctx.origin}/_simulator`,
+    controlUrl: `${ctx.graphOrigin}/_simulator`,
     imdsUrl: `http://127.0.0.1:${listeners.httpPort}`,
     managedIdentityClientId: identity.managedIdentityClientId,
     groundTruth: (start, end) => groundTruth(ctx, start, end),

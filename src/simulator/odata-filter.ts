@@ -4,7 +4,7 @@
  * subject, joined by `and`. Deliberately independent of the client's filter builder so a misunderstanding in
  * one is caught by the other. Anything outside the documented subset is a 400, not a silent best effort.
  */
-import { TRACE_STATUSES } from './data.js';
+import { KNOWN_STATUSES } from './data.js';
 import { parseIsoToTicks } from './instant.js';
 
 export const EQ_PROPERTIES = [
@@ -232,14 +232,15 @@ function interpret(terms: RawTerm[]): ParsedFilter {
     if (term.literal.type !== 'string') {
       throw new FilterSyntaxError(`'${term.property}' must be compared with a string literal in single quotes.`);
     }
-    if (term.property === 'status' && !(TRACE_STATUSES as readonly string[]).includes(term.literal.value)) {
+    if (term.property === 'status' && !(KNOWN_STATUSES as readonly string[]).includes(term.literal.value)) {
       throw new FilterSyntaxError(
         `The string '${term.literal.value}' is not a valid enumeration type constant of 'microsoft.graph.exchangeMessageTraceStatus'.`,
       );
     }
     result.predicates.push({ kind: 'eq', property: term.property as EqProperty, value: term.literal.value });
   }
-  if ((result.startTicks === null) !== (result.endTicks === null)) {
+  // A start without an end is the listing's own error (graph.ts), in Exchange's words.
+  if (result.startTicks === null && result.endTicks !== null) {
     throw new FilterSyntaxError(
       "A receivedDateTime range needs both bounds: 'receivedDateTime ge {start} and receivedDateTime le {end}'.",
     );

@@ -1,29 +1,34 @@
 /**
- * The two loopback listeners: HTTPS for Entra, Graph and the control API (one origin, like a client
- * pointed at a private cloud), and plain HTTP for IMDS (the real one is http://169.254.169.254).
- * Routing only; each route family lives in its own module. Every response is counted by route and status.
+ * The three loopback listeners, one per service, as a client meets them in Microsoft's cloud:
+ *   authority (HTTPS)  Entra ID: discovery, authorize, token          — like login.microsoftonline.com
+ *   graph     (HTTPS)  Graph message trace, and the /_simulator/ API — like graph.microsoft.com
+ *   imds      (HTTP)   managed identity tokens                        — like http://169.254.169.254
+ * Each listener serves only its own routes; anything else is that service's "not found", so a client that
+ * sends a token request to Graph, or a Graph call to the sign-in host, fails as it would against Microsoft.
+ * Every response is counted by listener, route and status.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { SimulatorContext } from './context.js';
+import type { ListenerName, SimulatorContext } from './context.js';
 import { CONTROL_PREFIX, controlRouteName, handleControl } from './control.js';
-import { entraRouteName, handleEntra, handleImds } from './entra.js';
+import { entraRouteName, handleEntra, handleImds, sendEntraNotFound } from './entra.js';
 import { graphRouteName, handleGraph } from './graph.js';
-import { graphErrorBody, requestIds, sendJson } from './http-util.js';
+import { graphErrorBody, graphHeaders, requestIds, sendJson } from './http-util.js';
 
 export interface Listeners {
-  httpsPort: number;
+  authorityPort: number;
+  graphPort: number;
   httpPort: number;
   close(): Promise<void>;
 }
 
-function track(ctx: SimulatorContext, res: ServerResponse, route: string): void {
+function track(ctx: SimulatorContext, res: ServerResponse, listener: ListenerName, route: string): void {
   let counted = false;
   const count = (status: string): void => {
     if (counted) return;
     counted = true;
-    ctx.stats.request(route, status);
+    ctx.stats.request(listener, route, status);
   };
   res.on('finish', () => count(String(res.statusCode)));
   // Closed before the response completed: reset, timeout or truncate faults (or a client giving up).
@@ -41,34 +46,42 @@ function fail(res: ServerResponse, error: unknown): void {
 export async function startListeners(
   ctx: SimulatorContext,
   tls: { cert: string; key: string },
-  ports: { https: number; http: number },
+  ports: { authority: number; graph: number; http: number },
   revokeRefreshTokens: () => void,
 ): Promise<Listeners> {
-  const onHttps = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', ctx.origin || 'https://127.0.0.1');
+  const onAuthority = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', ctx.authorityOrigin || 'https://127.0.0.1');
+    const route = entraRouteName(url.pathname);
+    track(ctx, res, 'authority', route ?? 'unknown');
+    if (route === null) {
+      sendEntraNotFound(ctx, req, res);
+      return;
+    }
+    handleEntra(ctx, req, res, url).catch((error: unknown) => fail(res, error));
+  };
+  const onGraph = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', ctx.graphOrigin || 'https://127.0.0.1');
     const graphRoute = graphRouteName(url.pathname);
-    const entraRoute = graphRoute ? null : entraRouteName(url.pathname);
-    const controlRoute = url.pathname.startsWith(CONTROL_PREFIX) ? controlRouteName(url.pathname) : null;
-    const route = graphRoute ?? entraRoute ?? controlRoute ?? 'unknown';
-    track(ctx, res, route);
+    const controlRoute = graphRoute ? null : url.pathname.startsWith(CONTROL_PREFIX) ? controlRouteName(url.pathname) : null;
+    track(ctx, res, 'graph', graphRoute ?? controlRoute ?? 'unknown');
     try {
       if (graphRoute) {
         handleGraph(ctx, req, res, url);
-      } else if (entraRoute) {
-        handleEntra(ctx, req, res, url).catch((error: unknown) => fail(res, error));
       } else if (controlRoute) {
         handleControl(ctx, req, res, url, revokeRefreshTokens).catch((error: unknown) => fail(res, error));
       } else {
+        // Graph's answer to a path it has no resource for: 400, with the ids it puts on every response.
         const ids = requestIds(req);
-        sendJson(res, 400, graphErrorBody('BadRequest', `Resource not found for the segment '${url.pathname.split('/').filter(Boolean).pop() ?? ''}'.`, ids, ctx.clock()));
+        const segment = url.pathname.split('/').filter(Boolean).pop() ?? '';
+        sendJson(res, 400, graphErrorBody('BadRequest', `Resource not found for the segment '${segment}'.`, ids, ctx.clock()), graphHeaders(ids));
       }
     } catch (error) {
       fail(res, error);
     }
   };
-  const onHttp = (req: IncomingMessage, res: ServerResponse): void => {
+  const onImds = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    track(ctx, res, 'imds.token');
+    track(ctx, res, 'imds', 'imds.token');
     try {
       handleImds(ctx, req, res, url);
     } catch (error) {
@@ -76,18 +89,20 @@ export async function startListeners(
     }
   };
 
-  const secure = https.createServer({ cert: tls.cert, key: tls.key, keepAliveTimeout: 5_000 }, onHttps);
-  const plain = http.createServer({ keepAliveTimeout: 5_000 }, onHttp);
-  await Promise.all([listen(secure, ports.https), listen(plain, ports.http)]);
+  const authority = https.createServer({ cert: tls.cert, key: tls.key, keepAliveTimeout: 5_000 }, onAuthority);
+  const graph = https.createServer({ cert: tls.cert, key: tls.key, keepAliveTimeout: 5_000 }, onGraph);
+  const plain = http.createServer({ keepAliveTimeout: 5_000 }, onImds);
+  const servers = [authority, graph, plain];
+  await Promise.all([listen(authority, ports.authority), listen(graph, ports.graph), listen(plain, ports.http)]);
   return {
-    httpsPort: (secure.address() as AddressInfo).port,
+    authorityPort: (authority.address() as AddressInfo).port,
+    graphPort: (graph.address() as AddressInfo).port,
     httpPort: (plain.address() as AddressInfo).port,
     async close() {
       for (const res of ctx.held) res.socket?.destroy();
       ctx.held.clear();
-      const closing = [close(secure), close(plain)];
-      secure.closeAllConnections();
-      plain.closeAllConnections();
+      const closing = servers.map(close);
+      for (const server of servers) server.closeAllConnections();
       await Promise.all(closing);
     },
   };

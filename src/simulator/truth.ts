@@ -5,19 +5,22 @@ import { msToTicks } from './instant.js';
 
 export interface GroundTruthRow {
   id: string;
-  messageId: string;
+  /** Nullable properties are null where Graph holds no value (`nullShare`), as served. */
+  messageId: string | null;
   receivedDateTime: string;
-  senderAddress: string;
-  recipientAddress: string;
-  subject: string;
+  senderAddress: string | null;
+  recipientAddress: string | null;
+  subject: string | null;
   size: number;
-  fromIP: string;
-  toIP: string;
+  fromIP: string | null;
+  toIP: string | null;
   /** Status now (by the simulator's clock); null while the row is not yet visible to Graph queries. */
   status: TraceStatus | null;
   /** When the row first appears in Graph results (ISO, ms precision). */
   visibleAt: string;
+  /** Every status the row had and when, in order; a recalled row ends `delivered` → `recalled`. */
   statusHistory: { status: TraceStatus; at: string }[];
+  /** The last status. `recalled` is served as `unknownFutureValue` to requests without the Prefer header. */
   finalStatus: TraceStatus;
   direction: Direction;
 }

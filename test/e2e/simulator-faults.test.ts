@@ -16,7 +16,8 @@ afterAll(async () => {
 
 describe('throttling', () => {
   it('applies one rolling budget to list and details calls, with Retry-After on the virtual clock', async () => {
-    h.sim.configure({ throttle: { limit: 5, windowSeconds: 60 } });
+    // Seconds only here: the other Retry-After forms have their own test (simulator-variations.test.ts).
+    h.sim.configure({ throttle: { limit: 5, windowSeconds: 60 }, retryAfter: { seconds: 1 } });
     try {
       const row = h.sim.groundTruth(START - 3_600_000, START - 600_000)[0];
       if (!row) throw new Error('no row');
@@ -36,7 +37,7 @@ describe('throttling', () => {
       expect((await h.get(h.listUrl({ $top: '1' }))).status).toBe(200);
       expect(h.sim.stats().throttled).toBe(2);
     } finally {
-      h.sim.configure({ throttle: 'off' });
+      h.sim.configure({ throttle: 'off', retryAfter: { seconds: 1, httpDate: 1, none: 1 } });
       h.clock.set(START);
     }
   });
@@ -79,7 +80,12 @@ describe('faults', () => {
       const res = await withFault(kind, () => h.get(h.listUrl({ $top: '1' })));
       expect(res.status).toBe(Number(kind));
       expect((res.body as { error: { code: string } }).error.code).toBe(code);
-      if (kind === '429' || kind === '503') expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      if (kind === '429' || kind === '503') {
+        // Seconds, an HTTP-date after now, or no header at all (chosen per response).
+        const retryAfter = res.headers.get('retry-after');
+        if (retryAfter !== null && /^\d+$/.test(retryAfter)) expect(Number(retryAfter)).toBeGreaterThan(0);
+        else if (retryAfter !== null) expect(Date.parse(retryAfter)).toBeGreaterThan(h.clock.now());
+      }
     });
   }
 

@@ -95,7 +95,8 @@ export class FakeGraph implements GraphClient {
     if (query.startMs % 1000 !== 0 || query.endMs % 1000 !== 0) throw new Error(`bounds not whole seconds: ${JSON.stringify(query)}`);
     if (query.endMs < query.startMs) throw new IntegrationError('graph_bad_request', 'start after end');
     if (query.endMs - query.startMs > 10 * day) throw new IntegrationError('graph_bad_request', 'window over 10 days');
-    if (query.startMs < snapshot - 90 * day) throw new IntegrationError('graph_bad_request', 'start over 90 days back');
+    // Graph counts the 90 days from 00:00 UTC of today, not from now.
+    if (query.startMs < Math.floor(snapshot / day) * day - 90 * day) throw new IntegrationError('graph_bad_request', 'start over 90 days back');
     if (query.endMs > snapshot) throw new IntegrationError('graph_bad_request', 'end in the future');
 
     const matching = this.options.rows.filter(

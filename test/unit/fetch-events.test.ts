@@ -169,7 +169,8 @@ describe('fetch-events', () => {
     });
     setup([], engine);
     ok(await main('fetch-events', { ...params, max_fetch: '10' }, {}, engine));
-    for (const query of graph?.requests ?? []) expect(query.startMs).toBeGreaterThan(NOW - 90 * DAY);
+    // Graph keeps 90 days counted from 00:00 UTC today.
+    for (const query of graph?.requests ?? []) expect(query.startMs).toBeGreaterThan(Date.UTC(2026, 10, 25) - 90 * DAY);
     expect(engine.logs.some((log) => log.level === 'warn' && /90 days/.test(log.message))).toBe(true);
   });
 

@@ -283,7 +283,8 @@ describe('planning and dedup properties', () => {
           if (w === null) return;
           expect(w.endMs - w.startMs).toBeGreaterThanOrEqual(1000);
           expect(w.endMs - w.startMs).toBeLessThanOrEqual(10 * 86_400_000);
-          expect(w.startMs).toBeGreaterThan(nowMs - 90 * 86_400_000);
+          // Graph's limit: 90 days before 00:00 UTC of today.
+          expect(w.startMs).toBeGreaterThan(Math.floor(nowMs / 86_400_000) * 86_400_000 - 90 * 86_400_000);
           expect(w.endMs).toBeLessThanOrEqual(nowMs - DEFAULT_TUNING.safetyMarginMs);
           expect(w.startMs % 1000 + (w.endMs % 1000)).toBe(0);
         },

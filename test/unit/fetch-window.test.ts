@@ -14,6 +14,8 @@ import {
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const tuning = DEFAULT_TUNING;
+/** Graph's oldest start at NOW: 90 days before 00:00 UTC of NOW's day (12 hours before NOW). */
+const GRAPH_OLDEST = Date.UTC(2026, 10, 25) - 90 * DAY_MS;
 
 describe('firstFetchStart', () => {
   it('starts at first_fetch, in whole seconds', () => {
@@ -27,9 +29,10 @@ describe('firstFetchStart', () => {
     expect(firstFetchStart(NOW + MINUTE_MS, NOW, tuning).ok).toBe(false);
   });
 
-  it('moves exactly 90 days back just inside the limit', () => {
-    const start = firstFetchStart(NOW - 90 * DAY_MS, NOW, tuning);
-    expect(start).toEqual({ ok: true, startMs: NOW - 90 * DAY_MS + tuning.retentionMarginMs });
+  it('counts the 90 days from 00:00 UTC today, as Graph does, and moves its limit just inside', () => {
+    expect(firstFetchStart(NOW - 90 * DAY_MS, NOW, tuning)).toEqual({ ok: true, startMs: NOW - 90 * DAY_MS });
+    expect(firstFetchStart(GRAPH_OLDEST, NOW, tuning)).toEqual({ ok: true, startMs: GRAPH_OLDEST + tuning.retentionMarginMs });
+    expect(firstFetchStart(GRAPH_OLDEST - 1000, NOW, tuning).ok).toBe(false);
   });
 });
 
@@ -48,9 +51,21 @@ describe('planWindow', () => {
     expect(recent?.endMs).toBe(NOW - tuning.safetyMarginMs);
   });
 
-  it('starts no further back than 90 days', () => {
+  it('starts no further back than 90 days before 00:00 UTC today, with the margin', () => {
     const w = planWindow({ ...base, startMs: NOW - 100 * DAY_MS, rowsPerMinute: 0 }, tuning);
-    expect(w?.startMs).toBe(NOW - 90 * DAY_MS + tuning.retentionMarginMs);
+    expect(w?.startMs).toBe(GRAPH_OLDEST + tuning.retentionMarginMs);
+  });
+
+  it('keeps a start Graph still accepts although it is more than 90 × 24 hours back', () => {
+    const start = NOW - 90 * DAY_MS - 60 * MINUTE_MS;
+    expect(planWindow({ ...base, startMs: start, rowsPerMinute: 0 }, tuning)?.startMs).toBe(start);
+  });
+
+  it('near midnight, starts where Graph will still accept it after the day changes', () => {
+    const beforeMidnight = Date.UTC(2026, 10, 25, 23, 55, 0);
+    const w = planWindow({ ...base, nowMs: beforeMidnight, startMs: beforeMidnight - 100 * DAY_MS, rowsPerMinute: 0 }, tuning);
+    const tomorrowsOldest = Date.UTC(2026, 10, 26) - 90 * DAY_MS;
+    expect(w?.startMs).toBe(tomorrowsOldest + tuning.retentionMarginMs);
   });
 
   it('sizes the window from the density and the target', () => {

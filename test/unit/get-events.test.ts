@@ -75,10 +75,13 @@ describe('planGetEvents', () => {
     expect(() => plan({ start_time: '91 days ago' })).toThrow(/more than 90 days back/);
   });
 
-  it('start exactly at the 90-day limit is moved inside it, with a note', () => {
-    const p = plan({ start_time: '90 days ago', end_time: '89 days ago' });
-    expect(p.startMs).toBeGreaterThan(NOW - 90 * DAY);
+  it('start exactly at the 90-day limit (counted from 00:00 UTC today, as Graph does) is moved inside it, with a note', () => {
+    const graphOldest = Date.parse('2026-03-01T00:00:00Z') - 90 * DAY;
+    const p = plan({ start_time: new Date(graphOldest).toISOString(), end_time: '89 days ago' });
+    expect(p.startMs).toBeGreaterThan(graphOldest);
     expect(p.notes.join()).toContain('90-day limit');
+    // 90 × 24 hours back is still inside Graph's limit at noon: kept as asked.
+    expect(plan({ start_time: '90 days ago', end_time: '89 days ago' }).notes).toEqual([]);
   });
 
   it('end before start is an error', () => {

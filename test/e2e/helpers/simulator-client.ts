@@ -134,8 +134,8 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 
-export function rowKey(row: { id: string; recipientAddress: string }): string {
-  return `${row.id}|${row.recipientAddress.toLowerCase()}`;
+export function rowKey(row: { id: string; recipientAddress: string | null }): string {
+  return `${row.id}|${(row.recipientAddress ?? '').toLowerCase()}`;
 }
 
 /** Escapes a string for an OData single-quoted literal. */
