@@ -28,6 +28,7 @@ export type ErrorCode =
   // local state and engine
   | 'state_invalid'
   | 'state_locked'
+  | 'state_key'
   | 'sink_failed'
   | 'internal';
 

@@ -51,7 +51,7 @@ export async function main(
     // Input is checked before any state is opened, so bad input never touches state.
     const parsedParams = parseParams(params);
     const parsedArgs = parseArgs(command, args);
-    if (engine === undefined) openedEngine = await defaultEngine();
+    if (engine === undefined) openedEngine = await defaultEngine(parsedParams.stateKeyFile);
     const activeEngine = engine ?? (openedEngine as ClosableEngine);
     log = activeEngine.log;
     return await handler({ params: parsedParams, args: parsedArgs, engine: activeEngine });

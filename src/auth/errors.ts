@@ -84,6 +84,8 @@ function transportMessage(failure: TransportFailure, context: AuthErrorContext):
       return `The TLS certificate of ${where} could not be verified${code}. If a proxy inspects TLS, add its CA certificate to Additional trusted CA certificates (ca_certificate); turn on insecure only for testing.`;
     case 'timeout':
       return `${where} did not answer in time${code}. Check the network path, firewall and proxy settings (proxy).${miHint}`;
+    case 'refused_body':
+      return `${where} sent ${failure.causeCode ?? 'an oversized response'}; it was refused unread. Entra ID never sends such responses: check what is on the network path (a proxy or TLS inspection) and Authority URL (authority_url).`;
     case 'invalid_response':
       return `${where} answered with HTTP ${failure.httpStatus ?? '?'} and a body that is not JSON, which usually means a proxy or gateway answered instead. Check the proxy settings and Authority URL (authority_url).`;
     default:

@@ -7,14 +7,15 @@
  * error code (ECONNREFUSED, CERT_HAS_EXPIRED, …), never a request body (which holds the credential).
  */
 import { AuthError, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { BodyLimitError, TOKEN_BODY_LIMITS, readJsonTextWithin } from '../http/body-limits.js';
 import type { HttpFetch } from '../http/transport.js';
 
-export type TransportFailureKind = 'unreachable' | 'timeout' | 'tls' | 'invalid_response';
+export type TransportFailureKind = 'unreachable' | 'timeout' | 'tls' | 'invalid_response' | 'refused_body';
 
 export class TransportFailure extends AuthError {
   readonly kind: TransportFailureKind;
   readonly host: string;
-  /** The low-level code, e.g. ECONNREFUSED or UNABLE_TO_VERIFY_LEAF_SIGNATURE. */
+  /** The low-level code, e.g. ECONNREFUSED or UNABLE_TO_VERIFY_LEAF_SIGNATURE; for refused_body, which limit. */
   readonly causeCode: string | undefined;
   readonly httpStatus: number | undefined;
 
@@ -82,7 +83,13 @@ export function createMsalNetworkClient(http: HttpFetch, options: MsalNetworkOpt
     } catch (error) {
       throw classifyFetchFailure(error, host);
     }
-    const text = await response.text().catch(() => undefined);
+    let text: string | undefined;
+    try {
+      text = await readJsonTextWithin(response, TOKEN_BODY_LIMITS);
+    } catch (error) {
+      if (error instanceof BodyLimitError) throw new TransportFailure('refused_body', host, error.message, response.status);
+      text = undefined;
+    }
     let body: unknown;
     try {
       body = text === undefined || text === '' ? {} : JSON.parse(text);

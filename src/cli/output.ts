@@ -1,10 +1,11 @@
 /** How results and errors are printed. Pure: returns text, the caller writes it. */
+import { oneSafeLine } from '../engine/terminal-safe.js';
 import { type CommandOutcome, isCommandError } from '../engine/types.js';
 
 /** Errors are one line on stderr, so scripts and log shippers see one record per failure. */
 export function errorLine(code: string, message: string): string {
   // Multi-line messages (one problem per line, "- " bullets) keep their bullets as separators.
-  const oneLine = message.replace(/\s*\n\s*/g, ' ').trim();
+  const oneLine = oneSafeLine(message).trim();
   return `Error [${code}]: ${oneLine}\n`;
 }
 

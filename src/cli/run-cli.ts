@@ -85,11 +85,17 @@ function xsiamApiKey(io: CliIo): string {
 }
 
 /** Opens the state directory with the chosen sink, runs `work`, and always closes it (releasing the lock). */
-async function withEngine<T>(options: CommandLineOptions, io: CliIo, log: Logger, work: (engine: Engine) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  options: CommandLineOptions,
+  io: CliIo,
+  log: Logger,
+  stateKeyFile: string | undefined,
+  work: (engine: Engine) => Promise<T>,
+): Promise<T> {
   const sink = await createSink(options, io, log);
   let engine: Awaited<ReturnType<typeof openFileEngine>>;
   try {
-    engine = await openFileEngine({ ...(options.stateDir ? { dir: options.stateDir } : {}), ...(sink ? { sink } : {}), log });
+    engine = await openFileEngine({ ...(options.stateDir ? { dir: options.stateDir } : {}), ...(sink ? { sink } : {}), log, stateKeyFile });
   } catch (error) {
     await sink?.close?.().catch(() => undefined);
     throw error;
@@ -132,7 +138,7 @@ async function runIntegrationCommand(command: string, options: CommandLineOption
   const params = await gatherParams(options, io, manifest, log);
   const outcome =
     (await checkInput(command, params, options.args, manifest, { env: io.env, stateDir: options.stateDir })) ??
-    (await withEngine(options, io, log, (engine) => main(command, params, options.args, engine)));
+    (await withEngine(options, io, log, parseParams(params, manifest).stateKeyFile, (engine) => main(command, params, options.args, engine)));
   const printed = formatOutcome(outcome, options.json);
   // With events on stdout, the command's own output moves to stderr so the NDJSON stream stays clean.
   (options.sink === 'stdout' ? io.stderr : io.stdout).write(printed.output);
@@ -144,7 +150,8 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
   const params = await gatherParams(options, io, manifest, log);
   // Settings no cycle could ever succeed with (contradictory credentials, an unreadable key, a first_fetch
   // out of reach) end the collector at once, instead of failing every cycle.
-  await preflight('fetch-events', parseParams(params, manifest), {}, { env: io.env, stateDir: options.stateDir });
+  const parsedParams = parseParams(params, manifest);
+  await preflight('fetch-events', parsedParams, {}, { env: io.env, stateDir: options.stateDir });
   const controller = new AbortController();
   const onSignal = (signal: string) => {
     if (controller.signal.aborted) {
@@ -160,7 +167,7 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
   io.signals.on('SIGINT', onSigint);
   io.signals.on('SIGTERM', onSigterm);
   try {
-    await withEngine(options, io, log, (engine) =>
+    await withEngine(options, io, log, parsedParams.stateKeyFile, (engine) =>
       runCollector({
         params,
         engine,

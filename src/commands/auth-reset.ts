@@ -1,9 +1,26 @@
 import { clearStoredTokens } from '../auth/token-store.js';
+import type { Engine } from '../engine/types.js';
+import { isIntegrationError } from '../errors.js';
 import type { CommandHandler } from './types.js';
+
+/**
+ * Saved tokens that cannot be decrypted (state key lost, changed or missing) are dropped with the rest of
+ * the integration context they were sealed in: that is the way out the state_key error offers. Only the
+ * context is replaced; the fetch position lives elsewhere and is not touched.
+ */
+async function clearTokens(engine: Engine): Promise<void> {
+  try {
+    await clearStoredTokens(engine);
+  } catch (error) {
+    if (!isIntegrationError(error) || error.code !== 'state_key') throw error;
+    await engine.setIntegrationContext({});
+    engine.log.warn('[Auth] The saved tokens could not be decrypted with the configured state key; they were dropped.');
+  }
+}
 
 /** o365-message-trace-auth-reset: forgets every kept token (MSAL cache and tokenCache); fetch state stays. */
 export const authReset: CommandHandler = async ({ engine }) => {
-  await clearStoredTokens(engine);
+  await clearTokens(engine);
   engine.log.info('[Auth] Saved tokens were cleared by o365-message-trace-auth-reset.');
   return {
     readableOutput: [

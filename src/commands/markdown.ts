@@ -1,7 +1,9 @@
 /**
  * Markdown tables for human-readable command output (the War Room renders them). Cell text is escaped so
- * data cannot break the table: `\` and `|` are backslash-escaped, line breaks become `<br>`.
+ * data cannot break the table: `\` and `|` are backslash-escaped, line breaks become `<br>`, and other
+ * control characters (terminal escapes, bidi overrides) become visible `\uXXXX` (the CLI prints this).
  */
+import { neutraliseControls } from '../engine/terminal-safe.js';
 
 export interface MarkdownColumn<T> {
   header: string;
@@ -11,10 +13,12 @@ export interface MarkdownColumn<T> {
 export function escapeCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text
-    .replaceAll('\\', '\\\\')
-    .replaceAll('|', '\\|')
-    .replace(/\r\n|\r|\n/g, '<br>');
+  return neutraliseControls(
+    text
+      .replaceAll('\\', '\\\\')
+      .replaceAll('|', '\\|')
+      .replace(/\r\n|\r|\n/g, '<br>'),
+  );
 }
 
 /** `### title`, then the table, or `**No entries.**` when there are no rows. */

@@ -5,6 +5,6 @@ import type { Engine } from './types.js';
 export type ClosableEngine = Engine & { close(): Promise<void> };
 
 /** The engine used when the caller passes none: the local file engine in ./.o365-message-trace/. */
-export function defaultEngine(): Promise<ClosableEngine> {
-  return openFileEngine();
+export function defaultEngine(stateKeyFile?: string): Promise<ClosableEngine> {
+  return openFileEngine({ stateKeyFile });
 }

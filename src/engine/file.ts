@@ -4,7 +4,8 @@
  *
  *   lock                      who holds the directory (pid, host, start time)
  *   last-run.json             the fetch position, replaced atomically
- *   integration-context.json  token cache and other per-instance data, replaced atomically, 0600
+ *   integration-context.json  token cache and other per-instance data, replaced atomically, 0600;
+ *                             AES-256-GCM sealed when a state key is configured (standalone/state-crypto.ts)
  *   events.ndjson             collected events, one per line (the default sink)
  *
  * A state file that does not parse is an error naming the file, never a silent fresh start: a fresh start
@@ -13,6 +14,7 @@
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { IntegrationError, isIntegrationError } from '../errors.js';
+import { type StateKey, loadStateKey, looksSealed, openSealed, sealText } from '../standalone/state-crypto.js';
 import { PRIVATE_DIR_MODE, type AtomicWriteOptions, sweepTempFiles, writeFileAtomic } from './atomic.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { EventSink } from './sink.js';
@@ -34,6 +36,12 @@ export interface FileEngineOptions {
   now?: () => number;
   /** Test seam: the rename step of atomic writes. */
   atomicWrite?: AtomicWriteOptions;
+  /**
+   * The state key file (state_key_file / O365MT_STATE_KEY_FILE). With it, integration-context.json (the
+   * tokens) is encrypted at rest, and a plaintext one is encrypted when the engine opens. last-run.json
+   * holds no secret and stays plain, so the fetch position is readable whatever happens to the key.
+   */
+  stateKeyFile?: string | undefined;
 }
 
 export interface FileEngine extends Engine {
@@ -106,6 +114,7 @@ class LocalFileEngine implements FileEngine {
     private readonly clock: () => number,
     private readonly lock: StateLock,
     private readonly atomicWrite: AtomicWriteOptions,
+    private readonly stateKey: StateKey | undefined,
   ) {}
 
   now(): number {
@@ -177,10 +186,35 @@ class LocalFileEngine implements FileEngine {
     } catch (error) {
       throw this.invalidState(path, 'is not valid JSON', error);
     }
+    if (fileName === INTEGRATION_CONTEXT_FILE_NAME && looksSealed(parsed)) {
+      try {
+        parsed = JSON.parse(openSealed(parsed, this.stateKey, fileName, path));
+      } catch (error) {
+        if (isIntegrationError(error)) throw error;
+        throw this.invalidState(path, 'decrypts to something that is not JSON', error);
+      }
+    }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw this.invalidState(path, 'does not hold a JSON object');
     }
     return parsed;
+  }
+
+  /** Encrypts a plaintext integration context left from a run without a key (first run with a key). */
+  async sealPlaintextContext(): Promise<boolean> {
+    if (this.stateKey === undefined) return false;
+    const path = join(this.dir, INTEGRATION_CONTEXT_FILE_NAME);
+    const text = await readFile(path, 'utf8').catch((error: unknown) => (isErrno(error, 'ENOENT') ? undefined : Promise.reject(error)));
+    if (text === undefined) return false;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return false; // reported, with what to do, by the first read
+    }
+    if (looksSealed(raw)) return false;
+    await this.writeState(INTEGRATION_CONTEXT_FILE_NAME, (await this.readState(INTEGRATION_CONTEXT_FILE_NAME)) as JsonObject);
+    return true;
   }
 
   private invalidState(path: string, problem: string, cause?: unknown): IntegrationError {
@@ -199,7 +233,9 @@ class LocalFileEngine implements FileEngine {
     this.assertOpen();
     const path = join(this.dir, fileName);
     // Serialised now, so a caller mutating the object afterwards cannot change what is written.
-    const content = `${JSON.stringify(value, null, 2)}\n`;
+    const plain = JSON.stringify(value, null, 2);
+    const sealed = fileName === INTEGRATION_CONTEXT_FILE_NAME && this.stateKey !== undefined;
+    const content = `${sealed ? JSON.stringify(sealText(this.stateKey as StateKey, fileName, plain), null, 2) : plain}\n`;
     const previous = this.writes.get(fileName) ?? Promise.resolve();
     const write = previous
       .catch(() => undefined)
@@ -222,6 +258,8 @@ export async function openFileEngine(options: FileEngineOptions = {}): Promise<F
   const dir = resolve(options.dir ?? DEFAULT_STATE_DIR);
   const log = options.log ?? createStderrLogger();
   const now = options.now ?? Date.now;
+  // A bad key file is refused before the directory is created or locked.
+  const stateKey = options.stateKeyFile === undefined ? undefined : await loadStateKey(options.stateKeyFile);
   await prepareDirectory(dir, log);
   const lock = await acquireStateLock(dir, { now }).catch((error: unknown) => {
     if (isIntegrationError(error)) throw error;
@@ -235,8 +273,14 @@ export async function openFileEngine(options: FileEngineOptions = {}): Promise<F
     const leftovers = await sweepTempFiles(dir);
     if (leftovers.length > 0) log.info('Removed temp files of an interrupted write', { dir, count: leftovers.length });
     const sink = options.sink ?? createNdjsonFileSink({ path: join(dir, EVENTS_FILE_NAME), log });
-    log.debug('State directory opened', { dir, sink: sink.name });
-    return new LocalFileEngine(dir, sink, log, now, lock, options.atomicWrite ?? {});
+    log.debug('State directory opened', { dir, sink: sink.name, encrypted: stateKey !== undefined });
+    const engine = new LocalFileEngine(dir, sink, log, now, lock, options.atomicWrite ?? {}, stateKey);
+    await engine.sealPlaintextContext().then(
+      (sealed) => sealed && log.info('Encrypted the saved tokens with the state key', { file: INTEGRATION_CONTEXT_FILE_NAME, keyId: stateKey?.id }),
+      // Not fatal: the next token write seals the file anyway.
+      (error: unknown) => log.warn('Could not encrypt the saved tokens yet; the next write will', { message: describeFsError(error) }),
+    );
+    return engine;
   } catch (error) {
     await lock.release();
     throw error;

@@ -3,6 +3,7 @@
  * by a person and splittable by a log shipper. stdout stays free for command output and NDJSON events.
  * Callers pass facts only (counts, ids, windows); nothing here tries to recognise secrets.
  */
+import { neutraliseControls, oneSafeLine } from './terminal-safe.js';
 import type { Logger, LogLevel } from './types.js';
 
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -33,12 +34,13 @@ function formatValue(value: unknown): string {
       text = String(value);
     }
   }
-  // Quote anything that would break the key=value split, and keep every record on one line.
-  return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+  // Quote anything that would break the key=value split, and keep every record on one line; no control
+  // character or bidi override of a subject or an upstream message reaches the terminal.
+  return neutraliseControls(/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text));
 }
 
 export function formatLogLine(timeMs: number, level: LogLevel, message: string, fields?: Record<string, unknown>): string {
-  const parts = [new Date(timeMs).toISOString(), level.padEnd(5), message.replace(/\s*\n\s*/g, ' ')];
+  const parts = [new Date(timeMs).toISOString(), level.padEnd(5), oneSafeLine(message)];
   for (const [key, value] of Object.entries(fields ?? {})) {
     if (value !== undefined) parts.push(`${key}=${formatValue(value)}`);
   }

@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import type { TokenProvider } from '../auth/types.js';
 import type { Engine } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
+import { BodyLimitError, type BodyLimits, GRAPH_BODY_LIMITS, readJsonTextWithin } from '../http/body-limits.js';
 import { RequestBudget, type RequestBudgetOptions } from '../http/budget.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import {
@@ -46,6 +47,8 @@ export interface GraphClientDeps {
   retryPolicy?: Partial<RetryPolicy>;
   /** Jitter source in [0, 1); tests pin it. */
   random?: () => number;
+  /** Default GRAPH_BODY_LIMITS; tests lower them. */
+  bodyLimits?: BodyLimits;
 }
 
 /** What a client spent, for logs and summaries. */
@@ -68,6 +71,19 @@ function fetchFailure(error: unknown, what: string): AttemptResult<never> {
       'network',
       `Could not reach Microsoft Graph while ${what}${code ? ` (${code})` : ''}. Check the Graph URL, proxy and TLS settings and the network path.`,
       { cause: error },
+    ),
+  };
+}
+
+/** A body over a documented limit: treated like a cut-off body (retried, then reported), never parsed. */
+function refusedBody(error: BodyLimitError, what: string, response: Response): AttemptResult<never> {
+  return {
+    ok: false,
+    outcome: { kind: 'invalid_body' },
+    error: new IntegrationError(
+      'graph_invalid_response',
+      `Microsoft Graph sent ${error.message} while ${what}; it was refused unread, and the fetch position did not move. Graph never sends such responses: check what is on the network path (a proxy or TLS inspection) and the Graph URL (url).`,
+      { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
     ),
   };
 }
@@ -112,9 +128,10 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
         return fetchFailure(error, what);
       }
       try {
-        text = await response.text();
+        text = await readJsonTextWithin(response, deps.bodyLimits ?? GRAPH_BODY_LIMITS);
       } catch (error) {
         if (isAbort(error, signal)) throw error;
+        if (error instanceof BodyLimitError) return refusedBody(error, what, response);
         return fetchFailure(error, `${what} (the response was cut off)`);
       }
       if ((response.status === 401 || response.status === 403) && !refreshed) {

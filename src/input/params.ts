@@ -42,6 +42,11 @@ export interface IntegrationParams {
   caCertificate: string | undefined;
   insecure: boolean;
   proxy: boolean;
+  /**
+   * Standalone collector only: the key file that seals saved tokens (standalone/state-crypto.ts). Optional
+   * for the same reason as useWorkloadIdentity; absent means no encryption at rest.
+   */
+  stateKeyFile?: string | undefined;
   maxFetch: number;
   /** As typed; resolved against the engine clock when a first fetch happens. */
   firstFetch: string;
@@ -184,6 +189,18 @@ export const PARAM_RULES: Record<string, ParamRule> = {
         : { ok: false, problem: 'holds no PEM certificate' },
   },
   insecure: { key: 'insecure', accepted: 'Use true or false.' },
+  state_key_file: {
+    key: 'stateKeyFile',
+    accepted:
+      'Use the path of a file holding the key (for example /etc/o365-message-trace/state.key, made with openssl rand -base64 32 > state.key), not the key itself.',
+    refine: (value) =>
+      // A pasted key would otherwise be echoed back in "cannot read" messages.
+      /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43})$/.test(value.trim())
+        ? { ok: false, problem: 'looks like a key, not a file path' }
+        : /[\0\r\n]/.test(value)
+          ? { ok: false, problem: 'contains a line break or NUL character' }
+          : { ok: true, value },
+  },
   proxy: { key: 'proxy', accepted: 'Use true or false.' },
   max_fetch: {
     key: 'maxFetch',
@@ -296,6 +313,7 @@ export function parseParams(raw: Record<string, unknown>, manifest: Manifest = l
     caCertificate: values.caCertificate as string | undefined,
     insecure: (values.insecure as boolean | undefined) ?? false,
     proxy: (values.proxy as boolean | undefined) ?? false,
+    stateKeyFile: values.stateKeyFile as string | undefined,
     maxFetch: values.maxFetch as number,
     firstFetch: values.firstFetch as string,
     lookbackMinutes: values.lookbackMinutes as number,

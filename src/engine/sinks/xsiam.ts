@@ -19,6 +19,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { IntegrationError } from '../../errors.js';
+import { TOKEN_BODY_LIMITS, readBodyWithin } from '../../http/body-limits.js';
 import { parseRetryAfter } from '../../http/retry-after.js';
 import {
   type AttemptResult,
@@ -209,7 +210,8 @@ export function createXsiamSink(options: XsiamSinkOptions): EventSink {
       };
     }
     // Always read the body so the connection can be reused; it may explain a refusal.
-    const text = await response.text().catch(() => '');
+    // Bounded: a refusal is a short message, and a broken endpoint must not fill memory.
+    const text = await readBodyWithin(response, TOKEN_BODY_LIMITS.maxBytes).catch(() => '');
     if (response.ok) {
       const refusal = bodyRefusal(text);
       if (refusal === undefined) return { ok: true, value: response.status };

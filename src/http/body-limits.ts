@@ -1,0 +1,114 @@
+/**
+ * Bounds on what a response may cost before it is trusted: its size in bytes, how deep its JSON nests and
+ * how long one string in it runs. A broken proxy or a hostile server on the path (or a TLS-inspecting box
+ * that went wrong) must end one request with a clear error, not exhaust memory or the stack of whatever
+ * later walks the document (JSON.stringify of an event, a log line).
+ *
+ * The limits are far above anything Microsoft sends: a full Graph page of 5,000 message trace rows is a
+ * few MB, nests 3 levels, and its longest strings are subjects and skip tokens of a few hundred characters;
+ * a token response is a few KB.
+ */
+
+export interface BodyLimits {
+  /** Bytes of the body as received (after content decoding). */
+  maxBytes: number;
+  /** Objects and arrays open at once. */
+  maxDepth: number;
+  /** Characters of one JSON string, as written in the body (escapes counted as written). */
+  maxStringLength: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** Microsoft Graph responses: a page, a details page or an error body. */
+export const GRAPH_BODY_LIMITS: BodyLimits = { maxBytes: 64 * MiB, maxDepth: 32, maxStringLength: 64 * 1024 };
+/** Entra ID / managed identity token responses and discovery documents. */
+export const TOKEN_BODY_LIMITS: BodyLimits = { maxBytes: 1 * MiB, maxDepth: 32, maxStringLength: 64 * 1024 };
+
+export type BodyLimitReason = 'too_large' | 'too_deep' | 'string_too_long';
+
+export class BodyLimitError extends Error {
+  override readonly name = 'BodyLimitError';
+  constructor(
+    readonly reason: BodyLimitReason,
+    readonly limit: number,
+  ) {
+    super(describeLimit(reason, limit));
+  }
+}
+
+function describeLimit(reason: BodyLimitReason, limit: number): string {
+  switch (reason) {
+    case 'too_large':
+      return limit >= MiB ? `a body larger than ${limit / MiB} MiB` : `a body larger than ${limit} bytes`;
+    case 'too_deep':
+      return `JSON nested deeper than ${limit} levels`;
+    case 'string_too_long':
+      return `a JSON string longer than ${limit} characters`;
+  }
+}
+
+/**
+ * Reads a response body as UTF-8 text, refusing (and cancelling the transfer of) one over `maxBytes`: by
+ * its Content-Length before reading, else as soon as the bytes received pass the limit.
+ */
+export async function readBodyWithin(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    // Not awaited: some transports settle a cancel only when the peer closes; the caller should not wait.
+    response.body?.cancel().catch(() => undefined);
+    throw new BodyLimitError('too_large', maxBytes);
+  }
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      reader.cancel().catch(() => undefined);
+      throw new BodyLimitError('too_large', maxBytes);
+    }
+    chunks.push(value);
+  }
+  // TextDecoder drops a leading BOM and replaces invalid sequences, as Response.text() does.
+  return new TextDecoder().decode(Buffer.concat(chunks, received));
+}
+
+/**
+ * The first limit a JSON text breaks, or undefined. One linear pass over the text, before JSON.parse:
+ * strings are skipped with indexOf, so the cost is close to a copy. Malformed JSON is left to JSON.parse.
+ */
+export function jsonShapeProblem(text: string, limits: Pick<BodyLimits, 'maxDepth' | 'maxStringLength'>): BodyLimitError | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let end = i;
+      for (;;) {
+        end = text.indexOf('"', end + 1);
+        if (end === -1) return undefined;
+        let backslashes = 0;
+        for (let j = end - 1; text.charCodeAt(j) === 0x5c; j--) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+      if (end - i - 1 > limits.maxStringLength) return new BodyLimitError('string_too_long', limits.maxStringLength);
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limits.maxDepth) return new BodyLimitError('too_deep', limits.maxDepth);
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+/** Reads and checks a body against every limit; the text is safe to JSON.parse afterwards. */
+export async function readJsonTextWithin(response: Response, limits: BodyLimits): Promise<string> {
+  const text = await readBodyWithin(response, limits.maxBytes);
+  const problem = jsonShapeProblem(text, limits);
+  if (problem) throw problem;
+  return text;
+}

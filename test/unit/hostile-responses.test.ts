@@ -1,0 +1,201 @@
+/**
+ * Hostile or broken responses are bounded (http/body-limits.ts) and outside text cannot steer a terminal
+ * (engine/terminal-safe.ts): body size by Content-Length and while streaming, JSON depth and string length
+ * before JSON.parse, the Graph client and the MSAL network module reporting each as a clear error, and log
+ * lines, error lines and markdown cells that stay one line with no control character.
+ */
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mapAuthError } from '../../src/auth/errors.js';
+import { type TransportFailure, createMsalNetworkClient } from '../../src/auth/network.js';
+import { errorLine } from '../../src/cli/output.js';
+import { escapeCell, markdownTable } from '../../src/commands/markdown.js';
+import { MemoryEngine } from '../../src/engine/memory.js';
+import { formatLogLine } from '../../src/engine/stderr-logger.js';
+import { IntegrationError } from '../../src/errors.js';
+import { createGraphClient } from '../../src/graph/client.js';
+import { BodyLimitError, jsonShapeProblem, readBodyWithin } from '../../src/http/body-limits.js';
+import { createHttpFetch } from '../../src/http/transport.js';
+import { FakeTokens, LIST_URL, row, testParams } from './graph-test-kit.js';
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const START = Date.parse('2026-03-01T12:00:00Z');
+/** A body stream that counts how much of it was pulled, so a test can see the reader stopped early. */
+function countingStream(chunk: Uint8Array, chunks: number) {
+  const pulled = { count: 0, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled.count++;
+      if (pulled.count > chunks) controller.close();
+      else controller.enqueue(chunk);
+    },
+    cancel() {
+      pulled.cancelled = true;
+    },
+  });
+  return { stream, pulled };
+}
+
+async function limitError(promise: Promise<unknown>): Promise<BodyLimitError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof BodyLimitError) return error;
+    throw error;
+  }
+  throw new Error('expected a BodyLimitError');
+}
+
+describe('readBodyWithin', () => {
+  it('refuses by Content-Length without reading the body', async () => {
+    const { stream, pulled } = countingStream(new Uint8Array(1024), 1000);
+    const response = new Response(stream, { headers: { 'content-length': String(1024 * 1000) } });
+    const error = await limitError(readBodyWithin(response, 64 * 1024));
+    expect(error.reason).toBe('too_large');
+    expect(error.message).toBe('a body larger than 65536 bytes');
+    expect(pulled.count).toBeLessThanOrEqual(1);
+  });
+
+  it('stops reading a body without Content-Length as soon as it passes the limit', async () => {
+    const { stream, pulled } = countingStream(new Uint8Array(1024 * 1024), 10_000);
+    const error = await limitError(readBodyWithin(new Response(stream), 4 * 1024 * 1024));
+    expect(error.message).toBe('a body larger than 4 MiB');
+    expect(pulled.count).toBeLessThan(10);
+    expect(pulled.cancelled).toBe(true);
+  });
+
+  it('reads a body within the limit as UTF-8 text, as Response.text() would', async () => {
+    const text = '\ufeff{"subject":"Grüße 👋"}';
+    expect(await readBodyWithin(new Response(text), 1024)).toBe('{"subject":"Grüße 👋"}');
+  });
+});
+
+describe('jsonShapeProblem', () => {
+  const limits = { maxDepth: 8, maxStringLength: 100 };
+  it.each([
+    ['nesting deeper than the limit', `${'['.repeat(9)}${']'.repeat(9)}`, 'JSON nested deeper than 8 levels'],
+    ['objects deeper than the limit', `${'{"a":'.repeat(9)}1${'}'.repeat(9)}`, 'JSON nested deeper than 8 levels'],
+    ['a string longer than the limit', JSON.stringify({ value: [{ subject: 'x'.repeat(101) }] }), 'a JSON string longer than 100 characters'],
+    ['a long string of escaped quotes', JSON.stringify({ s: '"'.repeat(60) }), 'a JSON string longer than 100 characters'],
+  ])('finds %s', (_case, text, message) => {
+    expect(jsonShapeProblem(text, limits)?.message).toBe(message);
+  });
+
+  it.each([
+    ['brackets and braces inside strings', JSON.stringify({ s: '[[[[[[[[[[{{{{{{{{{{', t: ']]]}}}' })],
+    ['escaped quotes and backslashes', JSON.stringify({ s: 'a \\" [[[[[[[[[[ \\\\', t: '\\' })],
+    ['exactly the limits', `${'['.repeat(7)}${JSON.stringify('y'.repeat(100))}${']'.repeat(7)}`],
+    ['a Graph page', JSON.stringify({ value: [row('2026-03-01T11:00:00Z')], '@odata.nextLink': 'https://x/?$skiptoken=abc' })],
+  ])('accepts %s', (_case, text) => {
+    expect(jsonShapeProblem(text, limits)).toBeUndefined();
+  });
+});
+
+describe('the Graph client', () => {
+  function client() {
+    const engine = new MemoryEngine({ startTimeMs: START });
+    return createGraphClient({
+      params: testParams(),
+      engine,
+      http: createHttpFetch({ proxy: false, insecure: false }),
+      tokens: new FakeTokens(),
+      random: () => 0.5,
+      bodyLimits: { maxBytes: 256 * 1024, maxDepth: 16, maxStringLength: 4096 },
+    });
+  }
+  async function failure(): Promise<IntegrationError> {
+    try {
+      for await (const _ of client().listMessageTraces({ startMs: START - 3_600_000, endMs: START })) {
+        // reading
+      }
+    } catch (error) {
+      if (error instanceof IntegrationError) return error;
+      throw error;
+    }
+    throw new Error('expected an IntegrationError');
+  }
+
+  it.each([
+    ['an oversized page', () => ({ value: Array.from({ length: 2000 }, () => row('2026-03-01T11:00:00Z')) }), /larger than 262144 bytes/],
+    ['a deeply nested page', () => JSON.parse(`{"value":[{"x":${'['.repeat(40)}${']'.repeat(40)}}]}`), /nested deeper than 16 levels/],
+    ['a row with an absurdly long subject', () => ({ value: [row('2026-03-01T11:00:00Z', { subject: 's'.repeat(5000) })] }), /string longer than 4096 characters/],
+  ])('refuses %s with graph_invalid_response after the usual retries', async (_case, page, message) => {
+    let requests = 0;
+    server.use(
+      http.get(LIST_URL, () => {
+        requests++;
+        return HttpResponse.json(page());
+      }),
+    );
+    const error = await failure();
+    expect(error.code).toBe('graph_invalid_response');
+    expect(error.message).toMatch(message);
+    expect(error.message).toMatch(/refused unread, and the fetch position did not move/);
+    expect(requests).toBe(5);
+  });
+});
+
+describe('token responses', () => {
+  it('an oversized or deeply nested token response is a refused_body failure with a clear message', async () => {
+    server.use(
+      http.post('https://login.example.test/tenant/oauth2/v2.0/token', () => HttpResponse.text(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`)),
+      http.get('https://login.example.test/big', () => new HttpResponse(new Uint8Array(2 * 1024 * 1024))),
+    );
+    const network = createMsalNetworkClient(createHttpFetch({ proxy: false, insecure: false }));
+    const failures: TransportFailure[] = [];
+    for (const attempt of [
+      () => network.sendPostRequestAsync('https://login.example.test/tenant/oauth2/v2.0/token', { body: 'grant_type=x' }),
+      () => network.sendGetRequestAsync('https://login.example.test/big'),
+    ]) {
+      await attempt().then(
+        () => expect.fail('expected a refusal'),
+        (error: unknown) => failures.push(error as TransportFailure),
+      );
+    }
+    expect(failures.map((f) => [f.kind, f.causeCode])).toEqual([
+      ['refused_body', 'JSON nested deeper than 32 levels'],
+      ['refused_body', 'a body larger than 1 MiB'],
+    ]);
+    const mapped = mapAuthError(failures[1], { method: 'client_secret', phase: 'client_credential', url: 'https://graph.example.test' });
+    expect(mapped.message).toMatch(/Entra ID at login\.example\.test sent a body larger than 1 MiB; it was refused unread\..*authority_url/);
+  });
+});
+
+describe('text for people cannot be steered by the data', () => {
+  const hostile = 'Invoice\r\n2026-01-01T00:00:00.000Z error forged line\u001b[2J\u001b]0;owned\u0007 \u009b31m \u202eexe.pdf\u2028x';
+  /** Control characters (line feed aside), line separators and bidi overrides, by code point. */
+  const unsafe = {
+    asymmetricMatch: (text: string) =>
+      [...text].some((char) => {
+        const code = char.codePointAt(0) ?? 0;
+        return (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f) || [0x2028, 0x2029, 0x202e, 0x2066].includes(code);
+      }),
+  };
+
+  it('log lines stay one line with no control character, whether the text is the message or a field', () => {
+    for (const line of [
+      formatLogLine(START, 'info', hostile),
+      formatLogLine(START, 'warn', 'Row skipped', { subject: hostile, sender: 'a\u001b[31m@b.com', n: 1 }),
+    ]) {
+      expect(line.endsWith('\n')).toBe(true);
+      expect(line.slice(0, -1)).not.toMatch(/[\r\n]/);
+      expect(line).not.toEqual(unsafe);
+      expect(line).toContain('\\u001b');
+    }
+  });
+
+  it('error lines and markdown cells too', () => {
+    const line = errorLine('graph_bad_request', `Graph said: ${hostile}`);
+    expect(line.slice(0, -1)).not.toMatch(/[\r\n]/);
+    expect(line).not.toEqual(unsafe);
+    const table = markdownTable('Events', [{ subject: hostile }], [{ header: 'Subject', value: (r) => r.subject }]);
+    expect(table).not.toEqual(unsafe);
+    expect(table.split('\n')).toHaveLength(5);
+    expect(escapeCell(hostile)).toContain('<br>');
+  });
+});
