@@ -246,7 +246,7 @@ function tokenRefusal(u: Upstream, context: AuthErrorContext): { code: Integrati
     case 70011:
       return {
         code: 'auth_config',
-        message: `Entra ID does not accept the scope ${context.url}/.default. Check Server URL (url): use https://graph.microsoft.com (or your national cloud's Graph host).`,
+        message: `Entra ID does not accept the scope ${context.url}/.default. Check Server URL (url): use https://graph.microsoft.com.`,
       };
     default:
       return undefined;

@@ -3,6 +3,8 @@
  * files, the environment or integration.yml, so every form can be tested in a table.
  */
 
+import { EVENT_FORMATS, type EventFormat } from '../events/format.js';
+
 export const SINK_KINDS = ['file', 'stdout', 'xsiam'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
 
@@ -20,6 +22,8 @@ export interface CommandLineOptions {
   json: boolean;
   sink: SinkKind;
   xsiamUrl: string | undefined;
+  /** The shape events are handed to the sink in (`--format`); raw is what the engine gets. */
+  format: EventFormat;
 }
 
 export type CliInvocation =
@@ -43,7 +47,7 @@ export class CliUsageError extends Error {
 }
 
 const HELP_FLAGS = new Set(['--help', '-h']);
-const VALUE_OPTIONS = new Set(['--config', '--param', '--arg', '--state-dir', '--sink', '--xsiam-url']);
+const VALUE_OPTIONS = new Set(['--config', '--param', '--arg', '--state-dir', '--sink', '--xsiam-url', '--format']);
 const FLAG_OPTIONS = new Set(['--json']);
 
 function splitPair(option: string, text: string): [string, string] {
@@ -85,6 +89,7 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
   let stateDir: string | undefined;
   let sink: SinkKind | undefined;
   let xsiamUrl: string | undefined;
+  let format: EventFormat = 'raw';
   let json = false;
   let wantsHelp = false;
   const params: Array<readonly [string, string]> = [];
@@ -148,6 +153,12 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
       case '--xsiam-url':
         xsiamUrl = value;
         break;
+      case '--format':
+        if (!(EVENT_FORMATS as readonly string[]).includes(value)) {
+          throw new CliUsageError('usage', `--format must be one of ${EVENT_FORMATS.join(', ')}; got '${value}'.`);
+        }
+        format = value as EventFormat;
+        break;
     }
   }
 
@@ -169,7 +180,7 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
     throw new CliUsageError('usage', '--sink xsiam needs --xsiam-url URL (and the API key in O365MT_XSIAM_API_KEY).');
   }
 
-  const options: CommandLineOptions = { configPath, params, args, stateDir, json, sink: resolvedSink, xsiamUrl };
+  const options: CommandLineOptions = { configPath, params, args, stateDir, json, sink: resolvedSink, xsiamUrl, format };
   if (command === RUN_COMMAND) {
     if (Object.keys(args).length > 0) throw new CliUsageError('usage', 'run takes no --arg; it runs fetch-events with the parameters.');
     if (json) throw new CliUsageError('usage', 'run has no --json output; it reports progress on stderr.');

@@ -10,6 +10,7 @@ import { createStdoutSink } from '../engine/sinks/stdout.js';
 import { createStderrLogger, logLevelFromEnv } from '../engine/stderr-logger.js';
 import type { CommandError, Engine, Logger } from '../engine/types.js';
 import { isIntegrationError } from '../errors.js';
+import { withEventFormat } from '../events/format.js';
 import { parseArgs } from '../input/args.js';
 import { parseParams } from '../input/params.js';
 import { COMMAND_NAMES, main } from '../main.js';
@@ -101,7 +102,7 @@ async function withEngine<T>(
     throw error;
   }
   try {
-    return await work(engine);
+    return await work(withEventFormat(engine, options.format));
   } finally {
     // A sink accepts events durably before `send` resolves, so a failing close loses nothing: report, go on.
     await engine.close().catch((error: unknown) => {

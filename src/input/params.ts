@@ -4,6 +4,7 @@
  * the accepted form. Secret values are never quoted back.
  */
 import { IntegrationError } from '../errors.js';
+import { nationalCloudOf, nationalCloudRefusal } from '../graph/national-clouds.js';
 import { type Manifest, type ManifestParameter, ParamType, loadManifest } from '../manifest.js';
 import { TIME_EXPRESSION_FORMS, parseTimeExpression } from '../time/expressions.js';
 import {
@@ -97,8 +98,14 @@ function wholeNumber(min: number, max: number) {
 export const PARAM_RULES: Record<string, ParamRule> = {
   url: {
     key: 'url',
-    accepted: 'Use the Graph origin with https:// and no path, for example https://graph.microsoft.com.',
-    refine: httpsOrigin,
+    accepted: "Use the global service's Graph origin, https://graph.microsoft.com, or a test tenant's origin, with https:// and no path.",
+    refine: (value) => {
+      const origin = httpsOrigin(value);
+      if (!origin.ok) return origin;
+      const { hostname } = new URL(origin.value);
+      const cloud = nationalCloudOf(hostname);
+      return cloud ? { ok: false, problem: nationalCloudRefusal(hostname, cloud) } : origin;
+    },
   },
   tenant_id: {
     key: 'tenantId',

@@ -47,6 +47,7 @@ describe('parseCommandLine', () => {
         json: true,
         sink: 'file',
         xsiamUrl: undefined,
+        format: 'raw',
       },
     });
   });
@@ -72,6 +73,13 @@ describe('parseCommandLine', () => {
     expect(parse('fetch-events', '--xsiam-url', 'https://x/logs/v1/event')).toMatchObject({
       options: { sink: 'xsiam', xsiamUrl: 'https://x/logs/v1/event' },
     });
+  });
+
+  it('chooses the event format, raw unless asked', () => {
+    expect(parse('run', '--format', 'ocsf')).toMatchObject({ options: { format: 'ocsf' } });
+    expect(parse('fetch-events', '--format=ecs', '--sink', 'stdout')).toMatchObject({ options: { format: 'ecs', sink: 'stdout' } });
+    expect(parse('fetch-events')).toMatchObject({ options: { format: 'raw' } });
+    expect(() => parse('run', '--format', 'cef')).toThrow("--format must be one of raw, ecs, ocsf; got 'cef'.");
   });
 
   it('reads run', () => {
