@@ -10,7 +10,7 @@
  * child's peak RSS, and the ratios are median over median of `node -e 0`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, round, type SimulatorProcess, simulatorParams, startSimulatorProcess } from './common.js';
@@ -102,11 +102,10 @@ function median(values: readonly number[]): number {
 }
 
 async function buildBundle(outdir: string): Promise<{ entry: string; bytes: number }> {
-  const { report } = await runTimed([path.join(REPO_ROOT, 'scripts/bundle.mjs'), '--outdir', outdir]);
+  await runTimed([path.join(REPO_ROOT, 'scripts/bundle.mjs'), '--outdir', outdir]);
   let bytes = 0;
-  for (const line of report.split('\n')) {
-    const kib = /\((\d+) KiB\)$/.exec(line)?.[1];
-    if (kib !== undefined) bytes += Number(kib) * 1024;
+  for (const file of await readdir(outdir, { recursive: true })) {
+    if (file.endsWith('.mjs')) bytes += (await stat(path.join(outdir, file))).size;
   }
   return { entry: path.join(outdir, 'o365-message-trace.mjs'), bytes };
 }
