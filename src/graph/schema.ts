@@ -3,7 +3,8 @@
  * exchangeMessageTraceDetail; see ../shared/graph/exchange-message-trace.csdl.xml). Objects are loose:
  * fields Graph adds later are kept, so events carry every field. `status` is any string: the enum is
  * evolvable (`recalled`, `unknownFutureValue`), and refusing a page over a new status would stall a
- * collector for good.
+ * collector for good. Known members are brought to v1.0's spelling (`Delivered`, as in beta examples, becomes
+ * `delivered`), so one status never makes two events or two spellings in a SOC's searches.
  */
 import * as z from 'zod';
 import { parseGraphInstant } from './instant.js';
@@ -13,10 +14,22 @@ const dateTimeOffset = z.string().refine((text) => parseGraphInstant(text) !== u
 });
 const nullableString = z.string().nullable().optional();
 
+/** exchangeMessageTraceStatus members (CSDL v1.0) and the evolvable `recalled`, in v1.0's spelling. */
+const TRACE_STATUS_SPELLING = new Map(
+  ['gettingStatus', 'pending', 'failed', 'delivered', 'expanded', 'quarantined', 'filteredAsSpam', 'recalled', 'unknownFutureValue'].map(
+    (name) => [name.toLowerCase(), name] as const,
+  ),
+);
+
+/** A known status in v1.0's spelling whatever case it came in; anything else as sent. */
+export function canonicalStatus(status: string): string {
+  return TRACE_STATUS_SPELLING.get(status.toLowerCase()) ?? status;
+}
+
 export const messageTraceRowSchema = z.looseObject({
   id: z.string().min(1),
   receivedDateTime: dateTimeOffset,
-  status: z.string().min(1),
+  status: z.string().min(1).transform(canonicalStatus),
   messageId: nullableString,
   senderAddress: nullableString,
   recipientAddress: nullableString,

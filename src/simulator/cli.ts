@@ -3,7 +3,7 @@
  * printing only; everything else is startSimulatedTenant.
  */
 import { writeFile, chmod } from 'node:fs/promises';
-import { FAULT_KINDS, type FaultKind, isFaultKind } from './faults.js';
+import { FAULT_KINDS, type FaultKind, isFaultKind, type RetryAfterMix } from './faults.js';
 import { type SimulatedTenant, type SimulatorOptions, startSimulatedTenant } from './index.js';
 
 export interface CliIo {
@@ -16,8 +16,11 @@ export const SIMULATE_USAGE = `Usage: o365-message-trace simulate [options]
 Runs a simulated Exchange Online tenant (Entra ID + Microsoft Graph message trace) on 127.0.0.1.
 
 Options:
-  --port N                  HTTPS port (default: a free port)
+  --port N                  Graph's HTTPS port (default: a free port)
+  --authority-port N        Entra ID's HTTPS port, another origin than Graph's (default: a free port)
   --seed N                  data seed (default 1)
+  --fault-seed N            seed of the fault rolls, Retry-After forms and status spelling, apart from
+                            the data (default: the data seed)
   --rate MSGS_PER_DAY       messages per day (default 2000)
   --history DAYS            days of history before start (default 2)
   --max-delay SECONDS       max delay before a row is visible (default 120)
@@ -26,6 +29,12 @@ Options:
   --throttle N/SECONDS|off  tenant request budget (default 100/300)
   --fault KIND=P            inject a fault with probability P per Graph request (repeatable);
                             KIND is one of ${FAULT_KINDS.join(', ')}
+  --retry-after FORMS       Retry-After forms on 429/503, one picked per response from the comma list
+                            of seconds, http-date, none (default: all three)
+  --recalled-share P        share of delivered rows recalled later (default 0.01)
+  --null-share P            chance of each nullable property being null (default 0.002)
+  --ipv6-share P            share of inbound mail from an IPv6 fromIP (default 0.1)
+  --pascal-case-share P     share of list responses spelling statuses in PascalCase (default 0.05)
   --token-ttl SECONDS       access token lifetime (default 3600)
   --info-file PATH          write connection details as JSON (mode 0600) once ready
   --help                    show this help
@@ -39,6 +48,25 @@ function number(flag: string, value: string, { integer = false, min = 0 } = {}):
     throw new UsageError(`${flag} expects ${integer ? 'an integer' : 'a number'} >= ${min}, got '${value}'`);
   }
   return n;
+}
+
+function probability(flag: string, value: string): number {
+  const p = number(flag, value);
+  if (p > 1) throw new UsageError(`${flag} must be between 0 and 1, got '${value}'`);
+  return p;
+}
+
+const RETRY_AFTER_NAMES: Record<string, keyof RetryAfterMix> = { seconds: 'seconds', 'http-date': 'httpDate', none: 'none' };
+
+function retryAfterMix(value: string): RetryAfterMix {
+  const mix: RetryAfterMix = { seconds: 0, httpDate: 0, none: 0 };
+  const names = value.split(',').map((name) => name.trim());
+  for (const name of names) {
+    const form = RETRY_AFTER_NAMES[name];
+    if (form === undefined) throw new UsageError(`--retry-after expects a comma list of seconds, http-date, none; got '${value}'`);
+    mix[form] = 1;
+  }
+  return mix;
 }
 
 export interface ParsedSimulateArgs {
@@ -73,6 +101,28 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
         break;
       case '--seed':
         options.seed = number(flag, takeValue(), { integer: true });
+        break;
+      case '--fault-seed':
+        options.faultSeed = number(flag, takeValue(), { integer: true });
+        break;
+      case '--authority-port':
+        options.authorityPort = number(flag, takeValue(), { integer: true });
+        if (options.authorityPort > 65535) throw new UsageError('--authority-port must be <= 65535');
+        break;
+      case '--recalled-share':
+        options.recalledShare = probability(flag, takeValue());
+        break;
+      case '--null-share':
+        options.nullShare = probability(flag, takeValue());
+        break;
+      case '--ipv6-share':
+        options.ipv6Share = probability(flag, takeValue());
+        break;
+      case '--pascal-case-share':
+        options.pascalCaseShare = probability(flag, takeValue());
+        break;
+      case '--retry-after':
+        options.retryAfter = retryAfterMix(takeValue());
         break;
       case '--rate':
         options.ratePerDay = number(flag, takeValue());
@@ -192,7 +242,7 @@ export async function runSimulateCommand(
   const o = parsed.options;
   io.stdout.write(
     [
-      `Simulated tenant ready (seed ${o.seed ?? 1}, ${o.ratePerDay ?? 2000} messages/day, order ${o.order ?? 'newest'}).`,
+      `Simulated tenant ready (seed ${o.seed ?? 1}, fault seed ${o.faultSeed ?? o.seed ?? 1}, ${o.ratePerDay ?? 2000} messages/day, order ${o.order ?? 'newest'}).`,
       `  Graph:      ${sim.graphUrl}/v1.0/admin/exchange/tracing/messageTraces`,
       `  Authority:  ${sim.authorityUrl}/${sim.tenantId}`,
       `  Client id:  ${sim.clientId}`,

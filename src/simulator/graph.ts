@@ -39,7 +39,7 @@ const MAX_SPAN_DAYS = 10;
 const THROTTLED_TEXT = 'Your recent queries have surpassed the permitted limit, please try again later.';
 
 /** The oldest start Graph accepts at `nowMs`: 90 days before 00:00 UTC of today. */
-export function oldestAcceptedStartMs(nowMs: number): number {
+function oldestAcceptedStartMs(nowMs: number): number {
   return Math.floor(nowMs / DAY_MS) * DAY_MS - RETENTION_DAYS * DAY_MS;
 }
 

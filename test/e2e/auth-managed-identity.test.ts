@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
-import { Runs, expectOk } from '../helpers/auth-e2e.js';
+import { Runs, expectEachServiceGotOnlyItsOwnRequests, expectOk } from '../helpers/auth-e2e.js';
 
 let sim: SimulatedTenant;
 
@@ -40,4 +40,10 @@ describe.each([
     expect(expectOk(await runs.run('o365-message-trace-auth-test', params(userAssigned)))).toBe('Authentication was successful.');
     expect(sim.stats().tokensIssued.managed_identity - before).toBe(1);
   });
+});
+
+// Last in the file: every sign-in above (managed identity (system- and user-assigned)) and its Graph calls, each on its own service's origin.
+it('sent token requests only to the IMDS endpoint and Graph calls only to Graph', () => {
+  expect(new URL(sim.graphUrl).origin).not.toBe(new URL(sim.authorityUrl).origin);
+  expectEachServiceGotOnlyItsOwnRequests(sim, 'imds');
 });

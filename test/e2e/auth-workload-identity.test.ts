@@ -13,7 +13,7 @@ import { parseState } from '../../src/fetch/state.js';
 import { main } from '../../src/main.js';
 import { connectionInfo } from '../../src/simulator/cli.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
-import { Runs, expectOk, simulatorParams } from '../helpers/auth-e2e.js';
+import { Runs, expectEachServiceGotOnlyItsOwnRequests, expectOk, simulatorParams } from '../helpers/auth-e2e.js';
 import { compareWithTruth } from '../helpers/fetch-e2e.js';
 
 let sim: SimulatedTenant;
@@ -116,4 +116,10 @@ describe('workload identity federation', () => {
     const outcome = await new Runs().run('test-module', { ...simulatorParams(sim), certificate_thumbprint: sim.certificateThumbprint, private_key: key });
     expect(expectOk(outcome)).toBe('ok');
   });
+});
+
+// Last in the file: every sign-in above (workload identity federation and certificate) and its Graph calls, each on its own service's origin.
+it('sent token requests only to the authority and Graph calls only to Graph', () => {
+  expect(new URL(sim.graphUrl).origin).not.toBe(new URL(sim.authorityUrl).origin);
+  expectEachServiceGotOnlyItsOwnRequests(sim, 'authority');
 });

@@ -10,7 +10,7 @@ import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
-import { Runs, certificateParams, expectOk, signIn, simulatorParams } from '../helpers/auth-e2e.js';
+import { Runs, certificateParams, expectEachServiceGotOnlyItsOwnRequests, expectOk, signIn, simulatorParams } from '../helpers/auth-e2e.js';
 
 let sim: SimulatedTenant;
 
@@ -129,4 +129,10 @@ describe('errors over the wire', () => {
       sim.configure({ grantedRoles: ['ExchangeMessageTrace.Read.All'] });
     }
   });
+});
+
+// Last in the file: every sign-in above (client secret, certificate (SHA-1, SHA-256) and authorization code) and its Graph calls, each on its own service's origin.
+it('sent token requests only to the authority and Graph calls only to Graph', () => {
+  expect(new URL(sim.graphUrl).origin).not.toBe(new URL(sim.authorityUrl).origin);
+  expectEachServiceGotOnlyItsOwnRequests(sim, 'authority');
 });

@@ -54,6 +54,15 @@ describe('simulate arguments', () => {
     });
     expect(parsed.infoFile).toBe('x.json');
     expect(parseSimulateArgs(['--throttle', 'off']).options.throttle).toBe('off');
+    expect(
+      parseSimulateArgs([
+        '--fault-seed', '77', '--authority-port', '0', '--recalled-share', '0.2', '--null-share', '0', '--ipv6-share', '1',
+        '--pascal-case-share', '0.5', '--retry-after', 'http-date,none',
+      ]).options,
+    ).toEqual({
+      faultSeed: 77, authorityPort: 0, recalledShare: 0.2, nullShare: 0, ipv6Share: 1, pascalCaseShare: 0.5,
+      retryAfter: { seconds: 0, httpDate: 1, none: 1 },
+    });
   });
 
   for (const argv of [
@@ -66,6 +75,9 @@ describe('simulate arguments', () => {
     ['--fault', '500=2'],
     ['--fault', '500=0.7', '--fault', '502=0.7'],
     ['--rate', '-5'],
+    ['--fault-seed', '1.5'],
+    ['--recalled-share', '2'],
+    ['--retry-after', 'minutes'],
   ]) {
     it(`rejects ${argv.join(' ')} with one line and exit code 2`, async () => {
       const c = capture();
@@ -79,6 +91,8 @@ describe('simulate arguments', () => {
     const c = capture();
     expect(await runSimulateCommand(['--help'], c.io)).toBe(0);
     expect(c.out()).toContain('--info-file');
+    expect(c.out()).toMatch(/--fault-seed N +seed of the fault rolls/);
+    expect(c.out()).toContain('--authority-port');
   });
 });
 

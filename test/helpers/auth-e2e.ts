@@ -73,3 +73,22 @@ export async function signIn(sim: SimulatedTenant, params: Record<string, unknow
   expect(code).toBeTruthy();
   return code ?? '';
 }
+
+/**
+ * Entra ID and Graph are two origins (as in Microsoft's cloud): token requests must have gone to the
+ * authority only (or IMDS for managed identity), Graph calls to Graph only, nothing anywhere else, and no
+ * token request may have carried the v1.0 `resource` parameter (Entra's v2.0 endpoint refuses it).
+ */
+export function expectEachServiceGotOnlyItsOwnRequests(sim: SimulatedTenant, tokenService: 'authority' | 'imds'): void {
+  const { requests, entraErrors } = sim.stats();
+  const { authority, graph, imds } = requests.byListener;
+  const routes = (listener: Record<string, number>) => Object.keys(listener).sort();
+  expect(routes(authority).every((route) => route.startsWith('entra.')), `authority got ${routes(authority)}`).toBe(true);
+  expect(routes(graph).every((route) => route.startsWith('graph.') || route.startsWith('control.')), `graph got ${routes(graph)}`).toBe(true);
+  expect(routes(imds).every((route) => route === 'imds.token'), `imds got ${routes(imds)}`).toBe(true);
+  // Something really went to each: the check cannot pass on an idle tenant.
+  expect(tokenService === 'authority' ? authority['entra.token'] : imds['imds.token']).toBeGreaterThan(0);
+  expect(graph['graph.messageTraces'] ?? 0).toBeGreaterThan(0);
+  expect(entraErrors.AADSTS901002 ?? 0).toBe(0);
+  expect(entraErrors.AADSTS9010010 ?? 0).toBe(0);
+}

@@ -1,6 +1,6 @@
 /** Helpers for the fetch end-to-end tests and the demo: params for the simulator, ground-truth comparison. */
 import type { TraceEvent } from '../../src/engine/types.js';
-import type { GroundTruthRow, SimulatedTenant } from '../../src/simulator/index.js';
+import { type GroundTruthRow, RETRY_AFTER_FORMS, type SimulatedTenant, type SimulatorStats } from '../../src/simulator/index.js';
 
 /** Instance params pointing at the simulator over HTTPS, verification on with its CA. */
 export function fetchParams(sim: SimulatedTenant, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -74,5 +74,34 @@ export function compareWithTruth(truth: readonly GroundTruthRow[], events: reado
     unexpected,
     statusChangesCaught,
     rowsWithStatusChanges,
+  };
+}
+
+/**
+ * What a run against the simulator has not met yet, from `/_simulator/stats`: each named fault kind, each
+ * Retry-After form, a recalled row served as `recalled`, a PascalCase response and a null field. Empty when a
+ * run may claim it exercised all of them.
+ */
+export function notYetExercised(stats: SimulatorStats, faultKinds: readonly string[]): string[] {
+  const missing: string[] = [];
+  for (const kind of faultKinds) if ((stats.faultsByKind[kind] ?? 0) === 0) missing.push(`fault ${kind}`);
+  for (const form of RETRY_AFTER_FORMS) if (stats.retryAfterForms[form] === 0) missing.push(`Retry-After ${form}`);
+  if (stats.served.recalled === 0) missing.push('recalled row');
+  if (stats.served.pascalCaseResponses === 0) missing.push('PascalCase response');
+  if (stats.served.nullFields === 0) missing.push('null field');
+  return missing;
+}
+
+/** One line per behaviour for the demo and the soak: how often each was met. */
+export function exercisedSummary(stats: SimulatorStats): Record<string, string> {
+  const { served, retryAfterForms } = stats;
+  return {
+    faults: Object.entries(stats.faultsByKind)
+      .map(([kind, n]) => `${kind} ×${n}`)
+      .join(', '),
+    retryAfter: `seconds ${retryAfterForms.seconds}, HTTP-date ${retryAfterForms.httpDate}, none ${retryAfterForms.none} (429 and 503 responses; throttled by the quota ${stats.throttled})`,
+    recalled: `${served.recalled} rows served as recalled, ${served.unknownFutureValue} as unknownFutureValue (requests without Prefer: include-unknown-enum-members: ${served.requestsWithoutPrefer})`,
+    pascalCase: `${served.pascalCaseResponses} responses with PascalCase statuses`,
+    nulls: `${served.nullFields} null fields, ${served.ipv6FromIP} IPv6 fromIP served`,
   };
 }

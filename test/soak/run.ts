@@ -10,6 +10,10 @@
  * 90 virtual minutes; so the measured hour follows a warm-up of 100 virtual minutes (also checked for
  * delivery), and growth within it is the collector's.
  *
+ * The simulator's defaults add recalls, null fields, IPv6 fromIP, PascalCase statuses and every Retry-After
+ * form; the summary counts each from `/_simulator/stats`, and the run fails when one of them, or one of the
+ * fault kinds it injects, never fired.
+ *
  * Prints one JSON summary on stdout; exits 1 when a row was lost or delivered twice, or memory grew.
  * Options: --minutes N (measured virtual minutes, default 60), --warmup-minutes N (default 100),
  * --rows-per-day N (default 1000000).
@@ -22,7 +26,7 @@ import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../../sr
 import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 import { type GroundTruthRow, startSimulatedTenant } from '../../src/simulator/index.js';
-import { fetchParams } from '../helpers/fetch-e2e.js';
+import { exercisedSummary, fetchParams, notYetExercised } from '../helpers/fetch-e2e.js';
 
 // A full GC before each sample needs --expose-gc: run again with it when it is missing.
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -52,6 +56,8 @@ const WALL_LIMIT_MS = 20 * MINUTE;
 /** A received-minute is compared once it is this far behind the clock (rows visible, statuses final). */
 const SETTLE_MS = (MAX_DELAY_SECONDS + STATUS_DELAY_SECONDS) * 1000 + 2 * MINUTE;
 
+const FAULTS = { '500': 0.01, '502': 0.005, '503': 0.01, '504': 0.005, '429': 0.01, reset: 0.004, truncate: 0.004, timeout: 0.001, slow: 0.001 };
+
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Deliveries per received-minute: key (id|recipient|status) → times delivered. */
@@ -59,11 +65,13 @@ class DeliveryBook {
   private readonly open = new Map<number, Map<string, number>>();
   private readonly checked = new Set<number>();
   delivered = 0;
+  recalledEvents = 0;
   lateRepeats = 0;
 
   add(events: readonly TraceEvent[]): void {
     for (const event of events) {
       this.delivered++;
+      if (event.status === 'recalled') this.recalledEvents++;
       const minute = Math.floor(Date.parse(String(event.receivedDateTime)) / MINUTE);
       if (this.checked.has(minute)) {
         this.lateRepeats++;
@@ -190,7 +198,7 @@ async function soak() {
     order: 'random',
     throttle: { limit: 100, windowSeconds: 300 },
     // 5 % of Graph requests fail; held connections and slow bodies are short so the soak stays quick.
-    faults: { '500': 0.01, '502': 0.005, '503': 0.01, '504': 0.005, '429': 0.01, reset: 0.004, truncate: 0.004, timeout: 0.001, slow: 0.001 },
+    faults: FAULTS,
     timeoutHoldMs: 200,
     slowBodyMs: 200,
     clock: () => engine.now(),
@@ -273,6 +281,9 @@ async function soak() {
     faultsInjected: stats.faultsInjected,
     faultsByKind: stats.faultsByKind,
     throttled: stats.throttled,
+    recalledEvents: book.recalledEvents,
+    exercised: exercisedSummary(stats),
+    neverMet: notYetExercised(stats, Object.keys(FAULTS)),
     maxLastRunBytes,
     memory: {
       startRssMb: warm?.rssMb,
@@ -289,7 +300,7 @@ async function soak() {
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   const lost = totals.missing > 0 || totals.unexpected > 0 || totals.expected === 0;
-  return lost || summary.duplicated > 0 || !memoryFlat || stoppedByWallLimit ? 1 : 0;
+  return lost || summary.duplicated > 0 || !memoryFlat || stoppedByWallLimit || summary.neverMet.length > 0 ? 1 : 0;
 }
 
 process.exitCode = await soak();

@@ -33,6 +33,18 @@ describe('parseGraphInstant', () => {
 });
 
 describe('row schema', () => {
+  it.each([
+    ['Delivered', 'delivered'],
+    ['FilteredAsSpam', 'filteredAsSpam'],
+    ['GETTINGSTATUS', 'gettingStatus'],
+    ['Recalled', 'recalled'],
+    ['UnknownFutureValue', 'unknownFutureValue'],
+    ['delivered', 'delivered'],
+    ['SomethingNew', 'SomethingNew'],
+  ])('reads status %j as %j (PascalCase from some responses, v1.0 spelling in events)', (sent, read) => {
+    expect(messageTraceRowSchema.parse({ ...row('2026-01-01T10:05:23Z'), status: sent }).status).toBe(read);
+  });
+
   it('keeps unknown fields and tolerates unknown statuses and nulls', () => {
     const input = { ...row('2026-01-01T10:05:23Z'), status: 'recalled', subject: null, toIP: null, futureField: { a: 1 } };
     const parsed = messageTraceRowSchema.parse(input);

@@ -92,6 +92,10 @@ describe('Graph client against the simulated tenant', () => {
     expect(pages).toBeGreaterThan(3);
     // Faults and the simulator's 6-per-5-minutes throttle were met and survived.
     expect(client.stats.retries).toBeGreaterThan(0);
+    const stats = h.sim.stats();
+    expect(stats.faultsInjected, JSON.stringify(stats.faultsByKind)).toBeGreaterThan(0);
+    expect(stats.throttled).toBeGreaterThan(0);
+    // Waits the server named (Retry-After as seconds or as an HTTP-date) were honoured as named.
     expect(engine.logs.some((l) => l.level === 'warn' && l.fields?.serverNamedWait === true)).toBe(true);
   }, 60_000);
 
