@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { RuntimeConfig } from './context.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
+import { HOSTILE_KINDS } from './hostile.js';
 
 const probability = z.number().min(0).max(1);
 
@@ -19,6 +20,10 @@ export const configPatchSchema = z
     tokenTtlSeconds: z.number().int().min(1),
     timeoutHoldMs: z.number().int().min(0),
     slowBodyMs: z.number().int().min(0),
+    hostile: z
+      .object({ graph: z.enum([...HOSTILE_KINDS, 'off']), token: z.enum(['oversize', 'deep-json', 'off']) })
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();
@@ -43,4 +48,5 @@ export function applyConfigPatch(config: RuntimeConfig, patch: SimulatorConfigPa
   if (parsed.tokenTtlSeconds !== undefined) config.tokenTtlSeconds = parsed.tokenTtlSeconds;
   if (parsed.timeoutHoldMs !== undefined) config.timeoutHoldMs = parsed.timeoutHoldMs;
   if (parsed.slowBodyMs !== undefined) config.slowBodyMs = parsed.slowBodyMs;
+  if (parsed.hostile !== undefined) config.hostile = { ...config.hostile, ...parsed.hostile };
 }

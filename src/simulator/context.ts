@@ -4,6 +4,7 @@ import type { CertificateSet } from './certs.js';
 import type { TraceData } from './data.js';
 import type { EntraState } from './entra.js';
 import type { FaultPicker, FaultProbabilities } from './faults.js';
+import type { HostileSettings } from './hostile.js';
 import type { StatsCollector } from './stats.js';
 import type { RollingThrottle, ThrottleLimit } from './throttle.js';
 
@@ -22,6 +23,8 @@ export interface RuntimeConfig {
   timeoutHoldMs: number;
   /** How long a `slow` fault takes to trickle a body out (real milliseconds). */
   slowBodyMs: number;
+  /** Hostile or broken answers (hostile.ts); absent means none. */
+  hostile?: HostileSettings;
 }
 
 export interface Identity {
