@@ -14,6 +14,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME, openFileEngine } from '../../src/engine/file.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { IntegrationError } from '../../src/errors.js';
+import { parseParams } from '../../src/input/params.js';
 import { decodeStateKey, loadStateKey, openSealed, sealText } from '../../src/standalone/state-crypto.js';
 
 const quietLog = new MemoryEngine().log;
@@ -109,6 +110,21 @@ describe('state key files', () => {
     expect(error.code).toBe('state_key');
     expect(error.message).toMatch(/Cannot read the state key file .*nope\.key .*does not exist/);
     await expect(access(dir)).rejects.toThrow();
+  });
+});
+
+describe('the state_key_file parameter', () => {
+  it('refuses a pasted key instead of a path, without quoting it', () => {
+    const key = randomBytes(32).toString('base64');
+    let message = '';
+    try {
+      parseParams({ state_key_file: key });
+    } catch (error) {
+      message = error instanceof IntegrationError ? error.message : String(error);
+    }
+    expect(message).toMatch(/state_key_file .*looks like a key, not a file path/);
+    expect(message).not.toContain(key);
+    expect(parseParams({ state_key_file: '/etc/o365-message-trace/state.key' }).stateKeyFile).toBe('/etc/o365-message-trace/state.key');
   });
 });
 
