@@ -193,7 +193,7 @@ describe('the file engine with a state key', () => {
     expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
   });
 
-  it('through the CLI: a wrong key fails fetch-events with the clear error; auth-reset drops the tokens and keeps the position', async () => {
+  it('through the CLI: a wrong key fails fetch-events and run with the clear error; auth-reset drops the tokens and keeps the position', async () => {
     await stateWith(keyFile);
     const before = await readFile(join(dir, LAST_RUN_FILE_NAME));
     const offline = ['--param', 'url=https://127.0.0.1:9', '--param', 'authority_url=https://127.0.0.1:9'];
@@ -204,6 +204,13 @@ describe('the file engine with a state key', () => {
     expect(await runCli(['fetch-events', '--state-dir', dir, ...offline, ...identity], fetch.io)).toBe(1);
     expect(fetch.stderr()).toMatch(/Error \[state_key\]: The saved tokens in .* were encrypted with a different state key/);
     expect(fetch.stderr()).toContain(otherKeyFile);
+    expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
+
+    // The collector loop stops at once with the same error instead of failing every cycle.
+    const loop = captureIo(env);
+    expect(await runCli(['run', '--state-dir', dir, ...offline, ...identity], loop.io)).toBe(1);
+    expect(loop.stderr()).toMatch(/Error \[state_key\]: The saved tokens in .* were encrypted with a different state key/);
+    expect(loop.stderr()).not.toContain('Fetch cycle');
     expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
 
     const reset = captureIo(env);
