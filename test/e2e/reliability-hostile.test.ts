@@ -9,11 +9,9 @@
  *   overrides: through the CLI (debug logs on stderr, the get-events table on stdout) every log record stays
  *   one line and no such character reaches the terminal.
  */
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
@@ -21,6 +19,7 @@ import { type CommandOutcome, isCommandError } from '../../src/engine/types.js';
 import { parseState } from '../../src/fetch/state.js';
 import { main } from '../../src/main.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
+import { captureIo } from '../helpers/capture-io.js';
 import { compareWithTruth, fetchParams } from '../helpers/fetch-e2e.js';
 import { paramFlags } from '../helpers/reliability.js';
 
@@ -56,24 +55,17 @@ function unsafeCharacters(text: string): string[] {
 describe('hostile responses against the simulated tenant', () => {
   it('subjects and addresses with terminal escapes and line breaks cannot forge log lines or steer the terminal', async () => {
     sim.configure({ hostile: { graph: 'control-chars' } });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const io = { stdout, stderr, env: { O365MT_LOG_LEVEL: 'debug' }, signals: new EventEmitter(), forceExit: () => undefined };
+    const captured = captureIo({ O365MT_LOG_LEVEL: 'debug' });
+    const { io } = captured;
     const flags = ['--state-dir', join(base, 'cli'), ...paramFlags({ ...fetchParams(sim), first_fetch: '1 hour' })];
     try {
-      expect(await runCli(['o365-message-trace-get-events', ...flags, '--arg', 'limit=20'], io), err).toBe(0);
-      expect(await runCli(['fetch-events', ...flags], io), err).toBe(0);
+      expect(await runCli(['o365-message-trace-get-events', ...flags, '--arg', 'limit=20'], io), captured.stderr()).toBe(0);
+      expect(await runCli(['fetch-events', ...flags], io), captured.stderr()).toBe(0);
     } finally {
       sim.configure({ hostile: { graph: 'off' } });
     }
+    const out = captured.stdout();
+    const err = captured.stderr();
     // The hostile rows really were shown: their subjects are in the table, escaped.
     expect(out).toContain('forged log line \\u001b[2J');
     expect(unsafeCharacters(out + err)).toEqual([]);

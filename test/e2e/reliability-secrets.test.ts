@@ -84,6 +84,18 @@ function graphParams(extra: Record<string, unknown> = {}): Record<string, unknow
   };
 }
 
+/** Managed identity through the simulator's IMDS, whatever the machine running the tests has set. */
+function managedIdentityEnv(): Record<string, string | undefined> {
+  return {
+    AZURE_POD_IDENTITY_AUTHORITY_HOST: sim.imdsUrl,
+    IDENTITY_ENDPOINT: undefined,
+    IDENTITY_HEADER: undefined,
+    MSI_ENDPOINT: undefined,
+    MSI_SECRET: undefined,
+    IMDS_ENDPOINT: undefined,
+  };
+}
+
 async function runBatch(cases: Record<string, BatchCase>, env: Record<string, string | undefined> = {}): Promise<void> {
   const names = Object.keys(cases);
   const run = await runTs(join(ROOT, 'test/helpers/reliability-cli-batch.ts'), [], {
@@ -176,14 +188,7 @@ describe('secret hygiene across every command', () => {
         'managed identity test-module': command('test-module', dir('managed'), miParams, {}),
         'managed identity fetch-events': command('fetch-events', dir('managed'), miParams, {}),
       },
-      {
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: sim.imdsUrl,
-        IDENTITY_ENDPOINT: undefined,
-        IDENTITY_HEADER: undefined,
-        MSI_ENDPOINT: undefined,
-        MSI_SECRET: undefined,
-        IMDS_ENDPOINT: undefined,
-      },
+      managedIdentityEnv(),
     );
     for (const name of results.keys()) expectOk(name);
     expect(results.get('secret get-events push')?.stdout).toContain('event(s) sent to the event sink');
@@ -359,15 +364,7 @@ describe('with a state key: tokens encrypted at rest', () => {
         'keyed workload identity test-module': command('test-module', keyed('workload'), wiParams, keyEnv),
         'keyed workload identity fetch-events': command('fetch-events', keyed('workload'), wiParams, keyEnv),
       },
-      {
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: sim.imdsUrl,
-        IDENTITY_ENDPOINT: undefined,
-        IDENTITY_HEADER: undefined,
-        MSI_ENDPOINT: undefined,
-        MSI_SECRET: undefined,
-        IMDS_ENDPOINT: undefined,
-        AZURE_FEDERATED_TOKEN_FILE: undefined,
-      },
+      { ...managedIdentityEnv(), AZURE_FEDERATED_TOKEN_FILE: undefined },
     );
     for (const name of results.keys()) if (name.startsWith('keyed ') || name === 'plain before the key') expectOk(name);
 

@@ -4,17 +4,16 @@
  * state_key error naming the key file and the way out, the fetch position untouched).
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
 import { INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME, openFileEngine } from '../../src/engine/file.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { IntegrationError } from '../../src/errors.js';
 import { parseParams } from '../../src/input/params.js';
+import { captureIo } from '../helpers/capture-io.js';
 import { decodeStateKey, loadStateKey, openSealed, sealText } from '../../src/standalone/state-crypto.js';
 
 const quietLog = new MemoryEngine().log;
@@ -58,24 +57,6 @@ async function stateWith(stateKeyFile: string | undefined): Promise<void> {
   await engine.setLastRun(POSITION);
   await engine.setIntegrationContext(CONTEXT);
   await engine.close();
-}
-
-function captureIo(env: Record<string, string | undefined> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  return {
-    io: { stdout, stderr, env, signals: new EventEmitter(), forceExit: () => undefined },
-    stdout: () => out,
-    stderr: () => err,
-  };
 }
 
 describe('state key files', () => {
