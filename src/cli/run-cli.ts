@@ -168,8 +168,10 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
   io.signals.on('SIGINT', onSigint);
   io.signals.on('SIGTERM', onSigterm);
   try {
-    await withEngine(options, io, log, parsedParams.stateKeyFile, (engine) =>
-      runCollector({
+    await withEngine(options, io, log, parsedParams.stateKeyFile, async (engine) => {
+      // Saved tokens the state key cannot open would fail every cycle: say so once and stop.
+      await engine.getIntegrationContext();
+      return runCollector({
         params,
         engine,
         signal: controller.signal,
@@ -185,8 +187,8 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
             log.warn(`Fetch cycle failed; trying again at the next interval: ${progress.error.message}`, { ...facts, code: progress.error.code });
           } else log.info('Fetch cycle finished', facts);
         },
-      }),
-    );
+      });
+    });
   } finally {
     io.signals.removeListener('SIGINT', onSigint);
     io.signals.removeListener('SIGTERM', onSigterm);

@@ -234,8 +234,8 @@ class LocalFileEngine implements FileEngine {
     const path = join(this.dir, fileName);
     // Serialised now, so a caller mutating the object afterwards cannot change what is written.
     const plain = JSON.stringify(value, null, 2);
-    const sealed = fileName === INTEGRATION_CONTEXT_FILE_NAME && this.stateKey !== undefined;
-    const content = `${sealed ? JSON.stringify(sealText(this.stateKey as StateKey, fileName, plain), null, 2) : plain}\n`;
+    const key = fileName === INTEGRATION_CONTEXT_FILE_NAME ? this.stateKey : undefined;
+    const content = `${key ? JSON.stringify(sealText(key, fileName, plain), null, 2) : plain}\n`;
     const previous = this.writes.get(fileName) ?? Promise.resolve();
     const write = previous
       .catch(() => undefined)

@@ -82,7 +82,7 @@ function refusedBody(error: BodyLimitError, what: string, response: Response): A
     outcome: { kind: 'invalid_body' },
     error: new IntegrationError(
       'graph_invalid_response',
-      `Microsoft Graph sent ${error.message} while ${what}; it was refused unread, and the fetch position did not move. Graph never sends such responses: check what is on the network path (a proxy or TLS inspection) and the Graph URL (url).`,
+      `Microsoft Graph sent ${error.message} while ${what}; it was refused unread. Graph never sends such responses: check what is on the network path (a proxy or TLS inspection) and the Graph URL (url).`,
       { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
     ),
   };

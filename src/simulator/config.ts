@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { RuntimeConfig } from './context.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
+import { HOSTILE_KINDS } from './hostile.js';
 
 const weight = z.number().min(0);
 
@@ -24,6 +25,10 @@ export const configPatchSchema = z
     /** Weights of the Retry-After forms; forms left out weigh 0. */
     retryAfter: z.object({ seconds: weight, httpDate: weight, none: weight }).partial().strict(),
     pascalCaseShare: probability,
+    hostile: z
+      .object({ graph: z.enum([...HOSTILE_KINDS, 'off']), token: z.enum(['oversize', 'deep-json', 'off']) })
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();
@@ -53,4 +58,5 @@ export function applyConfigPatch(config: RuntimeConfig, patch: SimulatorConfigPa
     config.retryAfter = { seconds, httpDate, none };
   }
   if (parsed.pascalCaseShare !== undefined) config.pascalCaseShare = parsed.pascalCaseShare;
+  if (parsed.hostile !== undefined) config.hostile = { ...config.hostile, ...parsed.hostile };
 }

@@ -4,6 +4,7 @@ import type { CertificateSet } from './certs.js';
 import type { TraceData } from './data.js';
 import type { EntraState } from './entra.js';
 import type { FaultPicker, FaultProbabilities, RetryAfterMix } from './faults.js';
+import type { HostileSettings } from './hostile.js';
 import type { StatsCollector } from './stats.js';
 import type { RollingThrottle, ThrottleLimit } from './throttle.js';
 
@@ -27,6 +28,8 @@ export interface RuntimeConfig {
   retryAfter: RetryAfterMix;
   /** Share of list responses that spell status values in PascalCase (`Delivered`), as beta examples do. */
   pascalCaseShare: number;
+  /** Hostile or broken answers (hostile.ts); absent means none. */
+  hostile?: HostileSettings;
 }
 
 export interface Identity {

@@ -14,6 +14,7 @@ import type { SimulatorContext } from './context.js';
 import { TENANT_DOMAIN, TENANT_INITIAL_DOMAIN } from './content.js';
 import { type FederationSetup, isFederatedAssertion, judgeFederatedAssertion } from './federation.js';
 import { base64url, decodeJwt, signJwt, verifyJwtSignature } from './jwt.js';
+import { sendHostileToken } from './hostile.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-util.js';
 import type { GrantKind } from './stats.js';
 
@@ -232,6 +233,7 @@ export async function handleEntra(
           const form = new URLSearchParams(body);
           applyBasicAuth(req, form);
           const reply = tokenEndpoint(ctx, form, `${ctx.authorityOrigin}${url.pathname}`, tenant);
+          if (sendHostileToken(res, ctx.config.hostile?.token)) return;
           sendJson(res, 200, reply, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
           return;
         }

@@ -19,6 +19,7 @@ import {
   type TraceStatus,
 } from './data.js';
 import { type FaultKind, retryAfterHeader } from './faults.js';
+import { sendHostileGraph } from './hostile.js';
 import { formatTicks, msToTicks, TICKS_PER_MS } from './instant.js';
 import { verifyAccessToken } from './entra.js';
 import { graphErrorBody, graphHeaders, jsonBody, type RequestIds, requestIds } from './http-util.js';
@@ -493,6 +494,7 @@ function escapeXml(text: string): string {
 // --- Writing -------------------------------------------------------------------------------------
 
 function send(ctx: SimulatorContext, res: ServerResponse, ids: RequestIds, fault: FaultKind | null, reply: Reply): void {
+  if (reply.status === 200 && sendHostileGraph(res, ctx.config.hostile?.graph, reply.body, graphHeaders(ids))) return;
   const payload = jsonBody(reply.body);
   res.writeHead(reply.status, {
     // What Graph sends for OData payloads; clients should not compare content types for equality.

@@ -5,17 +5,23 @@
  *   debug level included), errors, events or any file of the state directory — except the token caches in
  *   the integration context (MSAL's cache; the managed identity token), which is where tokens rest;
  * - state files are 0600 and the directory 0700;
+ * - with a state key (O365MT_STATE_KEY_FILE), after every sign-in method has run, no token, refresh token or
+ *   JWT-shaped string is readable in any state file (the tokens are there, sealed: the key opens them), and a
+ *   wrong key ends with the state_key error while the fetch position stays as it was;
  * - the bearer token only goes to the configured Graph origin: not to a host a nextLink or a redirect names;
  * - OData filter values with quotes and operators cannot change what the filter means.
  *
  * Commands run in one CLI child process per phase (helpers/reliability-cli-batch.ts), plus one real
  * `o365-message-trace` process.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFileEngine } from '../../src/engine/file.js';
+import { MemoryEngine } from '../../src/engine/memory.js';
 import { type GroundTruthRow, type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
 import { signIn } from '../helpers/auth-e2e.js';
 import type { BatchCase, BatchResult } from '../helpers/reliability-cli-batch.js';
@@ -75,6 +81,18 @@ function graphParams(extra: Record<string, unknown> = {}): Record<string, unknow
     ca_certificate: sim.caCertPem,
     first_fetch: '1 hour',
     ...extra,
+  };
+}
+
+/** Managed identity through the simulator's IMDS, whatever the machine running the tests has set. */
+function managedIdentityEnv(): Record<string, string | undefined> {
+  return {
+    AZURE_POD_IDENTITY_AUTHORITY_HOST: sim.imdsUrl,
+    IDENTITY_ENDPOINT: undefined,
+    IDENTITY_HEADER: undefined,
+    MSI_ENDPOINT: undefined,
+    MSI_SECRET: undefined,
+    IMDS_ENDPOINT: undefined,
   };
 }
 
@@ -170,14 +188,7 @@ describe('secret hygiene across every command', () => {
         'managed identity test-module': command('test-module', dir('managed'), miParams, {}),
         'managed identity fetch-events': command('fetch-events', dir('managed'), miParams, {}),
       },
-      {
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: sim.imdsUrl,
-        IDENTITY_ENDPOINT: undefined,
-        IDENTITY_HEADER: undefined,
-        MSI_ENDPOINT: undefined,
-        MSI_SECRET: undefined,
-        IMDS_ENDPOINT: undefined,
-      },
+      managedIdentityEnv(),
     );
     for (const name of results.keys()) expectOk(name);
     expect(results.get('secret get-events push')?.stdout).toContain('event(s) sent to the event sink');
@@ -286,6 +297,127 @@ describe('secret hygiene across every command', () => {
     }
     expect(leaks).toEqual([]);
   });
+});
+
+describe('with a state key: tokens encrypted at rest', () => {
+  /** A JWT: three base64url parts, the first two starting with `{"` encoded (eyJ). */
+  const JWT_SHAPE = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
+  let keyDir: string;
+  let keyFile: string;
+  const keyed = (name: string) => dir(`keyed-${name}`);
+
+  beforeAll(async () => {
+    // Outside `base`: the key is not part of any state directory (nor of the scans above).
+    keyDir = await mkdtemp(join(tmpdir(), 'o365mt-secrets-key-'));
+    keyFile = join(keyDir, 'state.key');
+    await writeFile(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await rm(keyDir, { recursive: true, force: true });
+  });
+
+  /** Token strings inside the sealed contexts, opened with the key: what must not be readable on disk. */
+  async function sealedTokens(): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const name of ['secret', 'certificate', 'code', 'managed', 'workload']) {
+      const engine = await openFileEngine({ dir: keyed(name), stateKeyFile: keyFile, log: new MemoryEngine().log });
+      try {
+        const context = (await engine.getIntegrationContext()) as Record<string, unknown>;
+        const cache = JSON.parse(typeof context.msalCache === 'string' ? context.msalCache : '{}') as Record<string, Record<string, { secret?: string }>>;
+        for (const [section, entries] of Object.entries(cache)) {
+          for (const entry of Object.values(entries ?? {})) {
+            if (typeof entry?.secret === 'string' && entry.secret.length >= 16) found.set(`${section} in keyed-${name}`, entry.secret);
+          }
+        }
+        const managed = (context.tokenCache as { managedIdentity?: { accessToken?: string } } | undefined)?.managedIdentity?.accessToken;
+        if (managed) found.set(`managed identity token in keyed-${name}`, managed);
+      } finally {
+        await engine.close();
+      }
+    }
+    return found;
+  }
+
+  it('after every sign-in method, no token, refresh token or JWT-shaped string is readable in any state file', async () => {
+    const keyEnv = { O365MT_STATE_KEY_FILE: keyFile };
+    const secretEnv = { ...keyEnv, O365MT_CLIENT_SECRET: sim.clientSecret };
+    const certParams = graphParams({ certificate_thumbprint: sim.certificateThumbprint });
+    const certEnv = { ...keyEnv, O365MT_PRIVATE_KEY: await readFile(sim.privateKeyPath, 'utf8') };
+    const codeParams = graphParams({ redirect_uri: sim.redirectUri });
+    const code = await signIn(sim, { ...codeParams, client_secret: sim.clientSecret });
+    const codeEnv = { ...secretEnv, O365MT_AUTH_CODE: code };
+    const miParams = { url: sim.graphUrl, authority_url: sim.authorityUrl, ca_certificate: sim.caCertPem, use_managed_identities: 'true', first_fetch: '1 hour' };
+    const wiParams = graphParams({ use_workload_identity: 'true', federated_token_file: sim.federatedTokenPath });
+    sim.configureFederatedCredential({});
+    await sim.rotateFederatedToken();
+    // A state directory that first ran without a key: the keyed run must seal what is already there.
+    await runBatch({ 'plain before the key': command('fetch-events', keyed('code'), graphParams(), { O365MT_CLIENT_SECRET: sim.clientSecret }) });
+    await runBatch(
+      {
+        'keyed secret test-module': command('test-module', keyed('secret'), graphParams(), secretEnv),
+        'keyed secret fetch-events': command('fetch-events', keyed('secret'), graphParams(), secretEnv),
+        'keyed secret get-events': command(GET_EVENTS, keyed('secret'), graphParams(), secretEnv, { limit: '5' }),
+        'keyed certificate fetch-events': command('fetch-events', keyed('certificate'), certParams, certEnv),
+        'keyed code auth-test': command('o365-message-trace-auth-test', keyed('code'), codeParams, codeEnv),
+        'keyed code fetch-events': command('fetch-events', keyed('code'), codeParams, codeEnv),
+        'keyed managed identity fetch-events': command('fetch-events', keyed('managed'), miParams, keyEnv),
+        'keyed workload identity test-module': command('test-module', keyed('workload'), wiParams, keyEnv),
+        'keyed workload identity fetch-events': command('fetch-events', keyed('workload'), wiParams, keyEnv),
+      },
+      { ...managedIdentityEnv(), AZURE_FEDERATED_TOKEN_FILE: undefined },
+    );
+    for (const name of results.keys()) if (name.startsWith('keyed ') || name === 'plain before the key') expectOk(name);
+
+    const tokens = await sealedTokens();
+    const kinds = [...tokens.keys()].join(', ');
+    for (const kind of ['AccessToken in keyed-secret', 'AccessToken in keyed-certificate', 'AccessToken in keyed-code', 'RefreshToken in keyed-code', 'managed identity token in keyed-managed', 'AccessToken in keyed-workload']) {
+      expect(kinds).toContain(kind);
+    }
+    const federated = (await readFile(sim.federatedTokenPath, 'utf8')).trim();
+    tokens.set('federated identity token', federated);
+    tokens.set('auth code', code);
+    const leaks: string[] = [];
+    let files = 0;
+    for (const name of ['secret', 'certificate', 'code', 'managed', 'workload']) {
+      for (const file of await readdir(keyed(name))) {
+        const text = await readFile(join(keyed(name), file), 'utf8');
+        files++;
+        if (file === 'integration-context.json') expect(JSON.parse(text), `keyed-${name}`).toMatchObject({ format: 'o365mt-sealed', algorithm: 'AES-256-GCM' });
+        if (JWT_SHAPE.test(text)) leaks.push(`a JWT-shaped string in keyed-${name}/${file}`);
+        if (/"(secret|refresh_token|access_token|accessToken)"/.test(text)) leaks.push(`a token field in keyed-${name}/${file}`);
+        for (const [kind, token] of tokens) if (text.includes(token)) leaks.push(`${kind} in keyed-${name}/${file}`);
+      }
+    }
+    for (const name of results.keys()) {
+      if (!name.startsWith('keyed ')) continue;
+      const result = results.get(name) as BatchResult;
+      for (const [kind, token] of tokens) if ((result.stdout + result.stderr).includes(token)) leaks.push(`${kind} in the output of ${name}`);
+    }
+    expect(files).toBeGreaterThanOrEqual(15);
+    expect(leaks).toEqual([]);
+  }, 180_000);
+
+  it('a wrong key: the clear state_key error, and the fetch position untouched', async () => {
+    const otherKey = join(keyDir, 'other.key');
+    await writeFile(otherKey, randomBytes(32).toString('hex'), { mode: 0o600 });
+    const positionBefore = await readFile(join(keyed('code'), 'last-run.json'));
+    const contextBefore = await readFile(join(keyed('code'), 'integration-context.json'));
+    const env = { O365MT_STATE_KEY_FILE: otherKey, O365MT_CLIENT_SECRET: sim.clientSecret };
+    await runBatch({
+      'wrong key fetch-events': command('fetch-events', keyed('code'), graphParams({ redirect_uri: sim.redirectUri }), env),
+      'no key fetch-events': command('fetch-events', keyed('code'), graphParams({ redirect_uri: sim.redirectUri }), { O365MT_CLIENT_SECRET: sim.clientSecret }),
+    });
+    const wrong = expectFailure('wrong key fetch-events', /Error \[state_key\]: The saved tokens in .*integration-context\.json were encrypted with a different state key/);
+    expect(wrong.stderr).toContain(otherKey);
+    expect(wrong.stderr).toMatch(/Restore the key file .* or run o365-message-trace-auth-reset/);
+    expectFailure('no key fetch-events', /Error \[state_key\]: .* are encrypted, but no state key is configured\. Set state_key_file \(or O365MT_STATE_KEY_FILE\)/);
+    for (const name of ['wrong key fetch-events', 'no key fetch-events']) {
+      expect(results.get(name)?.changed.filter((entry) => entry.startsWith('./keyed-code/'))).toEqual([]);
+      expect(results.get(name)?.stdout).toBe('');
+    }
+    expect((await readFile(join(keyed('code'), 'last-run.json'))).equals(positionBefore)).toBe(true);
+    expect((await readFile(join(keyed('code'), 'integration-context.json'))).equals(contextBefore)).toBe(true);
+  }, 120_000);
 });
 
 describe('boundaries', () => {

@@ -4,16 +4,16 @@
  * state_key error naming the key file and the way out, the fetch position untouched).
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
 import { INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME, openFileEngine } from '../../src/engine/file.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { IntegrationError } from '../../src/errors.js';
+import { parseParams } from '../../src/input/params.js';
+import { captureIo } from '../helpers/capture-io.js';
 import { decodeStateKey, loadStateKey, openSealed, sealText } from '../../src/standalone/state-crypto.js';
 
 const quietLog = new MemoryEngine().log;
@@ -59,24 +59,6 @@ async function stateWith(stateKeyFile: string | undefined): Promise<void> {
   await engine.close();
 }
 
-function captureIo(env: Record<string, string | undefined> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  return {
-    io: { stdout, stderr, env, signals: new EventEmitter(), forceExit: () => undefined },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
-
 describe('state key files', () => {
   const raw = randomBytes(32);
   // A raw key that happens to be all printable would be refused; make sure this one is not.
@@ -109,6 +91,21 @@ describe('state key files', () => {
     expect(error.code).toBe('state_key');
     expect(error.message).toMatch(/Cannot read the state key file .*nope\.key .*does not exist/);
     await expect(access(dir)).rejects.toThrow();
+  });
+});
+
+describe('the state_key_file parameter', () => {
+  it('refuses a pasted key instead of a path, without quoting it', () => {
+    const key = randomBytes(32).toString('base64');
+    let message = '';
+    try {
+      parseParams({ state_key_file: key });
+    } catch (error) {
+      message = error instanceof IntegrationError ? error.message : String(error);
+    }
+    expect(message).toMatch(/state_key_file .*looks like a key, not a file path/);
+    expect(message).not.toContain(key);
+    expect(parseParams({ state_key_file: '/etc/o365-message-trace/state.key' }).stateKeyFile).toBe('/etc/o365-message-trace/state.key');
   });
 });
 
@@ -177,7 +174,7 @@ describe('the file engine with a state key', () => {
     expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
   });
 
-  it('through the CLI: a wrong key fails fetch-events with the clear error; auth-reset drops the tokens and keeps the position', async () => {
+  it('through the CLI: a wrong key fails fetch-events and run with the clear error; auth-reset drops the tokens and keeps the position', async () => {
     await stateWith(keyFile);
     const before = await readFile(join(dir, LAST_RUN_FILE_NAME));
     const offline = ['--param', 'url=https://127.0.0.1:9', '--param', 'authority_url=https://127.0.0.1:9'];
@@ -188,6 +185,13 @@ describe('the file engine with a state key', () => {
     expect(await runCli(['fetch-events', '--state-dir', dir, ...offline, ...identity], fetch.io)).toBe(1);
     expect(fetch.stderr()).toMatch(/Error \[state_key\]: The saved tokens in .* were encrypted with a different state key/);
     expect(fetch.stderr()).toContain(otherKeyFile);
+    expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
+
+    // The collector loop stops at once with the same error instead of failing every cycle.
+    const loop = captureIo(env);
+    expect(await runCli(['run', '--state-dir', dir, ...offline, ...identity], loop.io)).toBe(1);
+    expect(loop.stderr()).toMatch(/Error \[state_key\]: The saved tokens in .* were encrypted with a different state key/);
+    expect(loop.stderr()).not.toContain('Fetch cycle');
     expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
 
     const reset = captureIo(env);
