@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SimulatorContext } from './context.js';
 import { CONTROL_PREFIX, controlRouteName, handleControl } from './control.js';
+import { directoryRouteName, handleDirectory } from './directory.js';
 import { entraRouteName, handleEntra, handleImds } from './entra.js';
 import { graphRouteName, handleGraph } from './graph.js';
 import { graphErrorBody, requestIds, sendJson } from './http-util.js';
@@ -47,13 +48,16 @@ export async function startListeners(
   const onHttps = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', ctx.origin || 'https://127.0.0.1');
     const graphRoute = graphRouteName(url.pathname);
-    const entraRoute = graphRoute ? null : entraRouteName(url.pathname);
+    const directoryRoute = directoryRouteName(url.pathname);
+    const entraRoute = graphRoute || directoryRoute ? null : entraRouteName(url.pathname);
     const controlRoute = url.pathname.startsWith(CONTROL_PREFIX) ? controlRouteName(url.pathname) : null;
-    const route = graphRoute ?? entraRoute ?? controlRoute ?? 'unknown';
+    const route = graphRoute ?? directoryRoute ?? entraRoute ?? controlRoute ?? 'unknown';
     track(ctx, res, route);
     try {
       if (graphRoute) {
         handleGraph(ctx, req, res, url);
+      } else if (directoryRoute) {
+        handleDirectory(ctx, req, res, url);
       } else if (entraRoute) {
         handleEntra(ctx, req, res, url).catch((error: unknown) => fail(res, error));
       } else if (controlRoute) {
