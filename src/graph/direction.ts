@@ -9,9 +9,9 @@
  *   neither ours, an address missing or unreadable (the null sender `<>`), or no domains known → unknown
  */
 import type { TraceEvent } from '../engine/types.js';
-import type { Direction } from '../events/fields.js';
 
-export type { Direction };
+export const DIRECTIONS = ['inbound', 'outbound', 'internal', 'unknown'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 /** The tenant's domains: exact names, and `*.name` patterns that match any subdomain of name. */
 export interface TenantDomains {
