@@ -87,7 +87,7 @@ const PLATFORM_COMMANDS: ManifestCommand[] = [
   {
     name: 'fetch-events',
     description:
-      'One fetch cycle: reads the rows since the saved position (re-reading the look-back for late rows and status changes), hands new events to the engine, and only then moves the position. Events carry every Graph field plus _time. When a backlog is left the result asks the engine to run again at once (nextTrigger "0"). The standalone collector (o365-message-trace run) repeats it every eventFetchInterval minutes.',
+      'One fetch cycle: reads the rows since the saved position (re-reading the look-back for late rows and status changes), hands new events to the engine, and only then moves the position. Events carry every Graph field plus _time and direction. When a backlog is left the result asks the engine to run again at once (nextTrigger "0"). The standalone collector (o365-message-trace run) repeats it every eventFetchInterval minutes.',
     arguments: [],
     outputs: [],
   },

@@ -1,18 +1,28 @@
 import type { CommandResult } from '../engine/types.js';
+import { isIntegrationError } from '../errors.js';
 import { buildClients } from './clients.js';
+import { explainRefusal } from './onboarding-check.js';
 import type { CommandContext, CommandHandler } from './types.js';
 
 /**
  * The cheapest real Graph call: the first page of a one-minute window with `$top=1`. It proves the token
- * is accepted and the permission and service principal are in place.
+ * is accepted and the permission and service principal are in place; when Graph refuses (401/403), the
+ * error says which onboarding step is missing (onboarding-check.ts).
  */
 export async function probeGraph(context: CommandContext): Promise<void> {
   const { tokens, graph } = buildClients(context);
   // A token first, so an authorization code is redeemed (and kept) even if Graph then refuses.
   await tokens.getAccessToken();
   const endMs = context.engine.now();
-  for await (const _page of graph.listMessageTraces({ startMs: endMs - 60_000, endMs, top: 1 })) {
-    break;
+  try {
+    for await (const _page of graph.listMessageTraces({ startMs: endMs - 60_000, endMs, top: 1 })) {
+      break;
+    }
+  } catch (error) {
+    if (isIntegrationError(error) && (error.status === 401 || error.status === 403)) {
+      throw await explainRefusal(error, { accessToken: () => tokens.getAccessToken(), graph });
+    }
+    throw error;
   }
 }
 

@@ -4,15 +4,14 @@
  */
 import { createTokenProvider } from '../auth/provider.js';
 import type { TokenProvider } from '../auth/types.js';
-import { createGraphClient } from '../graph/client.js';
-import type { GraphClient } from '../graph/types.js';
+import { type GraphClientWithStats, createGraphClient } from '../graph/client.js';
 import { type HttpFetch, createHttpFetch } from '../http/transport.js';
 import type { CommandContext } from './types.js';
 
 export interface Clients {
   http: HttpFetch;
   tokens: TokenProvider;
-  graph: GraphClient;
+  graph: GraphClientWithStats;
 }
 
 export function createHttpFromParams(context: CommandContext): HttpFetch {

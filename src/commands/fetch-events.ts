@@ -6,14 +6,16 @@
 import type { CommandResult } from '../engine/types.js';
 import { DEFAULT_TIME_BUDGET_MS, describeRun, runFetch } from '../fetch/run.js';
 import { buildClients } from './clients.js';
+import { tenantDomainsFor, withDirectionOnSend } from './direction.js';
 import type { CommandHandler } from './types.js';
 
 export const fetchEvents: CommandHandler = async (context) => {
   const { params, engine } = context;
   const deadlineMs = engine.now() + DEFAULT_TIME_BUDGET_MS;
   const { graph } = buildClients(context, { deadlineMs });
+  const domains = await tenantDomainsFor(context, graph);
   const summary = await runFetch({
-    engine,
+    engine: withDirectionOnSend(engine, domains),
     graph,
     maxFetch: params.maxFetch,
     firstFetch: params.firstFetch,

@@ -19,7 +19,9 @@ import type { GraphClient, MessageTraceFilters, MessageTraceRow } from '../graph
 import { type TimeWindow, oldestSafeStartMs, splitIntoWindows } from '../graph/windows.js';
 import type { ParsedArgs } from '../input/args.js';
 import { parseTimeExpression } from '../time/expressions.js';
+import { NO_DOMAINS, type TenantDomains, withDirection } from '../graph/direction.js';
 import { buildClients } from './clients.js';
+import { tenantDomainsFor } from './direction.js';
 import type { CommandContext, CommandHandler } from './types.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -167,8 +169,11 @@ async function collectEarliest(graph: GraphClient, plan: GetEventsPlan, engine: 
   return { rows: earliest.earliest(), pages, windowsRead };
 }
 
-/** The command with its Graph client given (tests pass one built on a fake token provider). */
-export async function runGetEvents(context: CommandContext, graph: GraphClient): Promise<CommandResult> {
+/**
+ * The command with its Graph client given (tests pass one built on a fake token provider), and the
+ * tenant's domains for each event's direction.
+ */
+export async function runGetEvents(context: CommandContext, graph: GraphClient, domains: TenantDomains = NO_DOMAINS): Promise<CommandResult> {
   const { engine, args } = context;
   const plan = planGetEvents(args, engine.now());
   let rows: MessageTraceRow[];
@@ -184,7 +189,7 @@ export async function runGetEvents(context: CommandContext, graph: GraphClient):
     }
     throw error;
   }
-  const events = rows.map((row) => rowToEvent(row));
+  const events = rows.map((row) => withDirection(rowToEvent(row), domains));
   if (args.should_push_events === true && events.length > 0) {
     await engine.sendEvents(events, EVENT_META);
   }
@@ -202,5 +207,5 @@ export async function runGetEvents(context: CommandContext, graph: GraphClient):
 export const getEvents: CommandHandler = async (context) => {
   const deadlineMs = context.engine.now() + GET_EVENTS_TIME_BUDGET_MS;
   const { graph } = buildClients(context, { deadlineMs });
-  return runGetEvents(context, graph);
+  return runGetEvents(context, graph, await tenantDomainsFor(context, graph));
 };

@@ -6,9 +6,9 @@
  */
 import { isIP } from 'node:net';
 import type { TraceEvent } from '../engine/types.js';
+import { DIRECTIONS, type Direction } from '../graph/direction.js';
 
-export const DIRECTIONS = ['inbound', 'outbound', 'internal', 'unknown'] as const;
-export type Direction = (typeof DIRECTIONS)[number];
+export type { Direction };
 
 /** How a delivery status ended for the recipient, as both schemas say it. */
 export type Outcome = 'success' | 'failure' | 'unknown';

@@ -4,7 +4,8 @@
  * Activity view. Formatting happens where events are handed on, after every enrichment, so each format
  * carries the same facts.
  */
-import type { Engine, EventMeta, TraceEvent } from '../engine/types.js';
+import { mapSentEvents } from '../engine/map-sent-events.js';
+import type { Engine, TraceEvent } from '../engine/types.js';
 import { toEcs } from './ecs.js';
 import { toOcsf } from './ocsf.js';
 
@@ -28,19 +29,4 @@ export function formatEvent(event: TraceEvent, format: EventFormat): Record<stri
 export function withEventFormat(engine: Engine, format: EventFormat): Engine {
   if (format === 'raw') return engine;
   return mapSentEvents(engine, (events) => events.map((event) => formatEvent(event, format) as TraceEvent));
-}
-
-/** An engine whose `sendEvents` first applies `map`; the other members are bound to the original. */
-export function mapSentEvents(engine: Engine, map: (events: readonly TraceEvent[]) => readonly TraceEvent[]): Engine {
-  const sleep = engine.sleep;
-  return {
-    getLastRun: () => engine.getLastRun(),
-    setLastRun: (state) => engine.setLastRun(state),
-    getIntegrationContext: () => engine.getIntegrationContext(),
-    setIntegrationContext: (context) => engine.setIntegrationContext(context),
-    sendEvents: (events: readonly TraceEvent[], meta: EventMeta) => engine.sendEvents(map(events), meta),
-    log: engine.log,
-    now: () => engine.now(),
-    ...(sleep ? { sleep: (ms: number, signal?: AbortSignal) => sleep.call(engine, ms, signal) } : {}),
-  };
 }

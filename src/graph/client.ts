@@ -60,6 +60,11 @@ export interface GraphClientStats {
 
 export interface GraphClientWithStats extends GraphClient {
   readonly stats: GraphClientStats;
+  /**
+   * One GET of another Graph resource (`/v1.0/domains`, `/v1.0/servicePrincipals?…`) through the same
+   * path: budget, token, retries, error mapping. The caller parses the JSON it gets with its own schema.
+   */
+  getJson(pathAndQuery: `/${string}`, what: string, signal?: AbortSignal): Promise<unknown>;
 }
 
 function fetchFailure(error: unknown, what: string): AttemptResult<never> {
@@ -247,6 +252,11 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
     return details;
   }
 
-  return { listMessageTraces, getDetailsByRecipient, stats };
+  return {
+    listMessageTraces,
+    getDetailsByRecipient,
+    stats,
+    getJson: (pathAndQuery, what, signal) => getJson(`${origin}${pathAndQuery}`, what, signal),
+  };
 }
 

@@ -55,6 +55,13 @@ export interface IntegrationParams {
   isFetchEvents: boolean;
   /** Minutes between fetch cycles. */
   eventFetchInterval: number;
+  /**
+   * The tenant's mail domains for `direction` (lower case; `*.` patterns kept). parseParams always sets this
+   * and the next field; optional only so that params written out by hand elsewhere keep compiling.
+   */
+  internalDomains?: string[];
+  /** Also read the tenant's verified domains from Graph (Domain.Read.All). */
+  discoverDomains?: boolean;
 }
 
 type Raw = string | boolean | undefined;
@@ -88,6 +95,18 @@ function httpsOrigin(value: string): Coerced<string> {
 
 function guid(value: string): Coerced<string> {
   return GUID.test(value) ? { ok: true, value: value.toLowerCase() } : { ok: false, problem: `'${value}' is not a GUID` };
+}
+
+/** Comma- (or line-) separated domains, each optionally `*.`-prefixed; normalised to one comma-joined string. */
+function domainList(value: string): Coerced<string> {
+  const typed = value.split(/[,;\s]+/).filter((item) => item !== '');
+  const normalised = (item: string) => item.toLowerCase().replace(/\.$/, '');
+  const bad = typed.filter((item) => {
+    const domain = normalised(item);
+    return !DOMAIN.test(domain.startsWith('*.') ? domain.slice(2) : domain);
+  });
+  if (bad.length > 0) return { ok: false, problem: `has ${bad.map((item) => `'${item}'`).join(', ')}, not a domain name` };
+  return { ok: true, value: [...new Set(typed.map(normalised))].join(',') };
 }
 
 function wholeNumber(min: number, max: number) {
@@ -227,6 +246,12 @@ export const PARAM_RULES: Record<string, ParamRule> = {
     accepted: 'Use a whole number of minutes from 0 to 1440.',
     refine: wholeNumber(0, 1440),
   },
+  internal_domains: {
+    key: 'internalDomains',
+    accepted: 'Use domain names separated by commas, for example contoso.com, contoso.onmicrosoft.com, *.contoso.com (a leading *. matches every subdomain).',
+    refine: domainList,
+  },
+  discover_domains: { key: 'discoverDomains', accepted: 'Use true or false.' },
   isFetchEvents: { key: 'isFetchEvents', accepted: 'Use true or false.' },
   eventFetchInterval: {
     key: 'eventFetchInterval',
@@ -326,5 +351,7 @@ export function parseParams(raw: Record<string, unknown>, manifest: Manifest = l
     lookbackMinutes: values.lookbackMinutes as number,
     isFetchEvents: (values.isFetchEvents as boolean | undefined) ?? false,
     eventFetchInterval: values.eventFetchInterval as number,
+    internalDomains: typeof values.internalDomains === 'string' && values.internalDomains !== '' ? values.internalDomains.split(',') : [],
+    discoverDomains: (values.discoverDomains as boolean | undefined) ?? false,
   };
 }

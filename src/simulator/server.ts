@@ -12,6 +12,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ListenerName, SimulatorContext } from './context.js';
 import { CONTROL_PREFIX, controlRouteName, handleControl } from './control.js';
+import { directoryRouteName, handleDirectory } from './directory.js';
 import { entraRouteName, handleEntra, handleImds, sendEntraNotFound } from './entra.js';
 import { graphRouteName, handleGraph } from './graph.js';
 import { graphErrorBody, graphHeaders, requestIds, sendJson } from './http-util.js';
@@ -62,11 +63,15 @@ export async function startListeners(
   const onGraph = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', ctx.graphOrigin || 'https://127.0.0.1');
     const graphRoute = graphRouteName(url.pathname);
-    const controlRoute = graphRoute ? null : url.pathname.startsWith(CONTROL_PREFIX) ? controlRouteName(url.pathname) : null;
-    track(ctx, res, 'graph', graphRoute ?? controlRoute ?? 'unknown');
+    const directoryRoute = graphRoute ? null : directoryRouteName(url.pathname);
+    const controlRoute =
+      graphRoute || directoryRoute ? null : url.pathname.startsWith(CONTROL_PREFIX) ? controlRouteName(url.pathname) : null;
+    track(ctx, res, 'graph', graphRoute ?? directoryRoute ?? controlRoute ?? 'unknown');
     try {
       if (graphRoute) {
         handleGraph(ctx, req, res, url);
+      } else if (directoryRoute) {
+        handleDirectory(ctx, req, res, url);
       } else if (controlRoute) {
         handleControl(ctx, req, res, url, revokeRefreshTokens).catch((error: unknown) => fail(res, error));
       } else {

@@ -2,6 +2,7 @@
  * The ECS and OCSF views of a trace event, checked against Elastic's published ECS field definitions and
  * the OCSF schema files; and the checks themselves shown able to fail.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,5 +146,20 @@ describe('--format on the way to the sink', () => {
     await withEventFormat(engine, 'raw').sendEvents([event], EVENT_META);
     expect(engine.events).toEqual([toOcsf(event), toEcs(event), event]);
     expect(formatEvent(event, 'raw')).toBe(event);
+  });
+});
+
+describe('the README', () => {
+  it('shows one event in each format, as the mappings write it, and each passes its check', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Events'), readme.indexOf('## CLI usage'));
+    const blocks = [...section.matchAll(/```json\n([\s\S]*?)\n```/g)].map((match) => JSON.parse(match[1] as string) as Record<string, unknown>);
+    expect(blocks).toHaveLength(3);
+    const [raw, ecs, ocsfEvent] = blocks as [TraceEvent, Record<string, unknown>, Record<string, unknown>];
+    expect(raw.direction).toBe('inbound');
+    expect(ecs).toEqual(toEcs(raw));
+    expect(ocsfEvent).toEqual(toOcsf(raw));
+    expect(checkEcsEvent(ecs)).toEqual([]);
+    expect(ocsf.check(ocsfEvent)).toEqual([]);
   });
 });

@@ -122,7 +122,7 @@ describe('o365-message-trace-get-events (msw)', () => {
     const { result, engine } = await run({ limit: '3' });
     const events = result.outputs as Record<string, unknown>[];
     expect(events.map((e) => e.id)).toEqual(['a', 'b', 'c']);
-    expect(events[2]).toEqual({ ...rows[0], _time: '2026-03-01T11:05:56.123Z' });
+    expect(events[2]).toEqual({ ...rows[0], _time: '2026-03-01T11:05:56.123Z', direction: 'unknown' });
     expect(result.outputsPrefix).toBe('O365MessageTrace.Event');
     expect(result.outputsKeyField).toBe('id');
     expect(filters).toEqual(['receivedDateTime ge 2026-03-01T11:00:00Z and receivedDateTime le 2026-03-01T12:00:00Z']);
