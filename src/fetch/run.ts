@@ -105,6 +105,7 @@ type WindowRead =
   | { complete: true; rows: MessageTraceRow[]; readAtMs: number; pages: number }
   | { complete: false; rowsSeen: number; pages: number };
 
+/** `progress.pages` counts the pages received so far, so a read that fails still tells what it spent. */
 async function readWindow(
   graph: GraphClient,
   engine: Engine,
@@ -112,19 +113,19 @@ async function readWindow(
   abandonAbove: number,
   tuning: FetchTuning,
   signal: AbortSignal | undefined,
+  progress: { pages: number },
 ): Promise<WindowRead> {
   const readAtMs = engine.now();
   const rows: MessageTraceRow[] = [];
-  let pageCount = 0;
   const pages = graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top: tuning.pageSize }, signal);
   for await (const page of pages) {
-    pageCount++;
+    progress.pages++;
     rows.push(...page.rows);
     if (rows.length > abandonAbove && window.endMs - window.startMs > SECOND_MS) {
-      return { complete: false, rowsSeen: rows.length, pages: pageCount };
+      return { complete: false, rowsSeen: rows.length, pages: progress.pages };
     }
   }
-  return { complete: true, rows, readAtMs, pages: pageCount };
+  return { complete: true, rows, readAtMs, pages: progress.pages };
 }
 
 function iso(ms: number): string {
@@ -196,6 +197,18 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   // How this run shares its requests between new data and the look-back re-read (lookback.ts); the
   // request log is the Graph client's, shared by every command of this instance.
   const requestLog = decodeRequestLog(await readContextKey(engine, 'requestLog'));
+  // The request budget cut the last run short. A window is read whole or not at all, so starting again with
+  // less room than that run spent would most likely be cut at the same point, and every such try spends the
+  // room that was building up: a window needing more requests than a run finds free would never be read.
+  // So read nothing until the budget has room for what the cut run needed (at most the whole budget).
+  const roomAtStart = remainingRequests(requestLog, startedAt, budget);
+  const waitForRoom = state.requestsNeeded !== undefined && roomAtStart < Math.min(state.requestsNeeded, budget.limit);
+  if (waitForRoom) {
+    engine.log.info('Waiting for room in the request budget: the last run was cut short by it', {
+      requestsNeeded: state.requestsNeeded,
+      requestsFree: roomAtStart,
+    });
+  }
   const readUpToAtStart = state.readUpToMs;
   const plan = planReread({
     cursorMs: state.cursorMs,
@@ -208,10 +221,11 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
     windowRows,
     pageSize: tuning.pageSize,
     budget,
-    remainingRequests: remainingRequests(requestLog, startedAt, budget),
+    remainingRequests: roomAtStart,
   });
-  const passes: Pass[] =
-    plan.order === 'from_cursor'
+  const passes: Pass[] = waitForRoom
+    ? []
+    : plan.order === 'from_cursor'
       ? [{ fromMs: state.cursorMs, untilMs: undefined, lookback: true }]
       : [
           { fromMs: readUpToAtStart, untilMs: undefined, lookback: false },
@@ -225,6 +239,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   }
   let requestsSpent = 0;
   let rereadStopped = false;
+  let stopReason: StopReason = waitForRoom ? 'request_budget' : 'caught_up';
 
   let position = state.cursorMs;
   let previousWindowMs: number | undefined;
@@ -233,7 +248,6 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   let windows = 0;
   let abandonedWindows = 0;
   let stateChars = JSON.stringify(serializeState(state)).length;
-  let stopReason: StopReason = 'caught_up';
 
   reading: for (const pass of passes) {
     position = pass.fromMs;
@@ -280,12 +294,16 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       }
 
       let read: WindowRead;
+      const progress = { pages: 0 };
       try {
-        read = await readWindow(graph, engine, window, abandonThreshold(targetRows, tuning), tuning, signal);
+        read = await readWindow(graph, engine, window, abandonThreshold(targetRows, tuning), tuning, signal, progress);
       } catch (error) {
         const reason = stopReasonOf(error, signal);
         if (reason === undefined) throw error;
         if (reason === 'request_budget') {
+          // One more than this run spent, the cut window's pages included (see the check before the passes).
+          state.requestsNeeded = Math.max(state.requestsNeeded ?? 0, requestsSpent + progress.pages + 1);
+          unsaved = true;
           engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', {
             window: `${iso(window.startMs)}/${iso(window.endMs)}`,
           });
@@ -379,6 +397,10 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   }
   // Where reading stands: the end of what has been read (a look-back pass ends behind it).
   position = Math.max(position, state.readUpToMs);
+  if (stopReason !== 'request_budget' && state.requestsNeeded !== undefined) {
+    state.requestsNeeded = undefined;
+    unsaved = true;
+  }
 
   if (unsaved) await engine.setLastRun(serializeState(state));
   const behindMs = Math.max(0, latestEnd(engine.now(), tuning) - position);
