@@ -100,30 +100,45 @@ interface Pass {
   lookback: boolean;
 }
 
-/** `pages`: requests the listing took (retries aside). */
+/**
+ * `pages`: requests the listing took (retries aside). An incomplete read was given up: `too_many_rows`, the
+ * window holds far more rows than planned; `max_fetch`, reading on would take the run past max_fetch.
+ */
 type WindowRead =
   | { complete: true; rows: MessageTraceRow[]; readAtMs: number; pages: number }
-  | { complete: false; rowsSeen: number; pages: number };
+  | { complete: false; cut: 'too_many_rows' | 'max_fetch'; rowsSeen: number; pages: number };
 
-/** `progress.pages` counts the pages received so far, so a read that fails still tells what it spent. */
+interface ReadLimits {
+  /** Rows beyond which the window is given up and planned again, shorter. */
+  abandonAbove: number;
+  /** Rows left of max_fetch: no page is asked for once this many are read (pages are no larger). */
+  rowsLeft: number;
+  pageSize: number;
+}
+
+/**
+ * Reads one window's pages. A window of one second (the least Graph lists) is always read whole.
+ * `progress.pages` counts the pages received so far, so a read that fails still tells what it spent.
+ */
 async function readWindow(
   graph: GraphClient,
   engine: Engine,
   window: PlannedWindow,
-  abandonAbove: number,
-  tuning: FetchTuning,
+  limits: ReadLimits,
   signal: AbortSignal | undefined,
   progress: { pages: number },
 ): Promise<WindowRead> {
   const readAtMs = engine.now();
   const rows: MessageTraceRow[] = [];
-  const pages = graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top: tuning.pageSize }, signal);
+  const top = Math.max(1, Math.min(limits.pageSize, limits.rowsLeft));
+  const pages = graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top }, signal);
+  const divisible = window.endMs - window.startMs > SECOND_MS;
   for await (const page of pages) {
     progress.pages++;
     rows.push(...page.rows);
-    if (rows.length > abandonAbove && window.endMs - window.startMs > SECOND_MS) {
-      return { complete: false, rowsSeen: rows.length, pages: progress.pages };
-    }
+    if (!divisible) continue;
+    if (rows.length > limits.abandonAbove) return { complete: false, cut: 'too_many_rows', rowsSeen: rows.length, pages: progress.pages };
+    if (page.more && rows.length >= limits.rowsLeft) return { complete: false, cut: 'max_fetch', rowsSeen: rows.length, pages: progress.pages };
   }
   return { complete: true, rows, readAtMs, pages: progress.pages };
 }
@@ -262,7 +277,8 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         break reading;
       }
       const nowMs = engine.now();
-      if (rowsRead >= options.maxFetch) {
+      const rowsLeft = options.maxFetch - rowsRead;
+      if (rowsLeft <= 0) {
         stopReason = 'max_fetch';
         break reading;
       }
@@ -271,7 +287,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         break reading;
       }
       const window = planWindow(
-        { startMs: position, nowMs, targetRows: windowRows, rowsPerMinute: passRowsPerMinute ?? state.rowsPerMinute, previousWindowMs, untilMs: pass.untilMs },
+        { startMs: position, nowMs, targetRows: Math.min(windowRows, rowsLeft), rowsPerMinute: passRowsPerMinute ?? state.rowsPerMinute, previousWindowMs, untilMs: pass.untilMs },
         tuning,
       );
       if (window === null) {
@@ -296,7 +312,8 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       let read: WindowRead;
       const progress = { pages: 0 };
       try {
-        read = await readWindow(graph, engine, window, abandonThreshold(targetRows, tuning), tuning, signal, progress);
+        const limits = { abandonAbove: abandonThreshold(targetRows, tuning), rowsLeft, pageSize: tuning.pageSize };
+        read = await readWindow(graph, engine, window, limits, signal, progress);
       } catch (error) {
         const reason = stopReasonOf(error, signal);
         if (reason === undefined) throw error;
@@ -321,17 +338,21 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         abandonedWindows++;
         rowsRead += read.rowsSeen;
         const shorter = shrinkWindow(window, read.rowsSeen, targetRows) as PlannedWindow;
-        const lengthMs = window.endMs - window.startMs;
+        // Cut at max_fetch, the window holds more than the rows seen: as dense as if they filled the shorter
+        // one, so the next run plans that (at least half as long) and does not stop at the same point again.
+        const lengthMs = read.cut === 'max_fetch' ? shorter.endMs - shorter.startMs : window.endMs - window.startMs;
         state.rowsPerMinute = Math.max(state.rowsPerMinute ?? 0, read.rowsSeen / (lengthMs / MINUTE_MS));
         previousWindowMs = Math.max(SECOND_MS, Math.floor((shorter.endMs - shorter.startMs) / tuning.maxGrowth));
         // Keep what was learnt even if the run ends before the next window: cursor and keys are unchanged,
         // so saving is safe, and the next run does not repeat the same oversized window.
         await engine.setLastRun(serializeState(state));
         unsaved = false;
-        engine.log.info('Window holds more rows than planned: reading it again in shorter windows', {
-          window: `${iso(window.startMs)}/${iso(window.endMs)}`,
-          rowsSeen: read.rowsSeen,
-        });
+        engine.log.info(
+          read.cut === 'max_fetch'
+            ? 'max_fetch reached inside a window: it is read again, whole, next run'
+            : 'Window holds more rows than planned: reading it again in shorter windows',
+          { window: `${iso(window.startMs)}/${iso(window.endMs)}`, rowsSeen: read.rowsSeen },
+        );
         continue;
       }
 

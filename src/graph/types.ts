@@ -39,6 +39,8 @@ export interface MessageTraceRow {
 
 export interface MessageTracePage {
   rows: MessageTraceRow[];
+  /** Graph sent a next link: the listing has more pages. A reader may stop here without a request more. */
+  more: boolean;
 }
 
 export interface MessageTraceDetail {

@@ -129,6 +129,7 @@ export class FakeGraph implements GraphClient {
       this.pagesServed++;
       const now = clock.now();
       yield {
+        more: at < matching.length,
         rows: slice.map(
           (row): MessageTraceRow => ({
             id: row.id,

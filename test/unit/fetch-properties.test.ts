@@ -133,6 +133,19 @@ function buildTruth(scenario: Scenario): TruthRow[] {
   return rows;
 }
 
+/** Rows the fullest one-second listing [s, s + 1 s] returns (Graph's bounds are inclusive). */
+function rowsInBusiestSecond(truth: readonly TruthRow[]): number {
+  let most = 0;
+  for (const row of truth) {
+    const startMs = Math.floor(row.receivedMs / 1000) * 1000;
+    for (const s of [startMs, startMs - 1000]) {
+      const inside = truth.filter((r) => r.receivedMs >= s && (r.receivedMs < s + 1000 || (r.receivedMs === s + 1000 && r.subTicks === 0)));
+      most = Math.max(most, inside.length);
+    }
+  }
+  return most;
+}
+
 const PLANNED = /simulated/;
 
 /** Longest a random-seed property may run (shrinking included) before it fails with its seed. */
@@ -145,11 +158,12 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const truth = buildTruth(scenario);
   const memory = new MemoryEngine({ startTimeMs: T0 + scenario.firstRunDelayMs });
   const engine = new FaultyEngine(memory);
-  // Room for the largest window (abandoned beyond twice its rows, pages of one row at worst), so a window can
-  // always complete once the budget refills; below that no collector could progress.
+  // Room for the largest window, so a window can always complete once the budget refills; below that no
+  // collector could progress. Pages of one row at worst; a window is abandoned beyond twice its rows, but one
+  // of a single second (the least Graph lists) never is: it holds every row received in that second.
   const budgetOptions = scenario.budget && {
     ...scenario.budget,
-    limit: scenario.budget.limit + 2 * scenario.tuning.maxWindowRows + 10,
+    limit: scenario.budget.limit + Math.max(2 * scenario.tuning.maxWindowRows, rowsInBusiestSecond(truth)) + 10,
   };
   const budget = budgetOptions && new RequestBudget({ engine: memory, options: budgetOptions });
   const graph = new FakeGraph({
