@@ -230,6 +230,6 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
     return details;
   }
 
-  return { listMessageTraces, getDetailsByRecipient, stats };
+  return { listMessageTraces, getDetailsByRecipient, stats, budget };
 }
 

@@ -79,6 +79,10 @@ export class FakeGraph implements GraphClient {
     this.random = seededRandom(options.seed);
   }
 
+  get budget(): RequestBudget | undefined {
+    return this.options.budget;
+  }
+
   failNextListing(page: number, fault: ListingFault): void {
     this.planned = { page, fault };
   }

@@ -182,7 +182,6 @@ async function runScenario(scenario: Scenario): Promise<void> {
     lookbackMinutes: scenario.lookbackMinutes,
     tuning: scenario.tuning,
     intervalMs: scenario.intervalMinutes * MINUTE,
-    ...(budgetOptions ? { requestBudget: budgetOptions } : {}),
   };
 
   let run = 0;
@@ -197,7 +196,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
       engine.startRun(run, fault ? { fault: fault.kind as EngineFault, at: fault.at } : undefined);
     }
     try {
-      const summary = await runFetch({ ...base, maxFetch: planned.maxFetch, timeBudgetMs: planned.timeBudgetMs });
+      const summary = await runFetch({ ...base, maxFetch: planned.maxFetch, deadlineMs: memory.now() + planned.timeBudgetMs });
       exercised.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
       if (summary.lookback.continuesNextRun) exercised.add('continues');
     } catch (error) {
@@ -216,7 +215,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
     if (drain > 3000) throw new Error('the collector did not catch up');
     run++;
     engine.startRun(run);
-    const summary = await runFetch({ ...base, maxFetch: 1000, timeBudgetMs: 240_000 });
+    const summary = await runFetch({ ...base, maxFetch: 1000, deadlineMs: memory.now() + 240_000 });
     exercised.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
     const state = parseState(memory.lastRun);
     // Past the cursor every row was read in its final state and sent.
