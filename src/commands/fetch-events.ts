@@ -21,7 +21,7 @@ export const fetchEvents: CommandHandler = async (context) => {
     firstFetch: params.firstFetch,
     lookbackMinutes: params.lookbackMinutes,
     intervalMs: params.eventFetchInterval * 60_000,
-    timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
+    deadlineMs,
   });
   const result: CommandResult = { readableOutput: describeRun(summary), rawResponse: summary };
   if (summary.backlog && summary.stopReason !== 'request_budget') result.nextTrigger = '0';

@@ -22,13 +22,8 @@
  * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
  */
+import type { BudgetShape } from '../http/budget.js';
 import { MINUTE_MS } from './window.js';
-
-export interface BudgetShape {
-  /** Requests allowed in any rolling window. */
-  limit: number;
-  windowMs: number;
-}
 
 /** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
 export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {

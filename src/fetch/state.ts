@@ -12,6 +12,9 @@
  *                                           (lookback.ts: at high volume a round takes several runs);
  *                                           optional (added late in version 1): absent means "at the
  *                                           cursor". It only paces reading: no-loss never depends on it
+ *   "requestsNeeded": 24,                   optional: the last run was cut short by the request budget after
+ *                                           spending 23 requests; the next starts reading only when the
+ *                                           budget has room for this many (run.ts). Paces, never decides
  *   "seen": "base64…"                       dedup keys of rows received at or after the cursor (dedup.ts)
  * }
  *
@@ -35,6 +38,12 @@ export interface FetchState {
   rowsPerMinute: number | undefined;
   /** Where the re-read of the look-back continues; `undefined`: at the cursor (a new round). */
   rereadFromMs?: number | undefined;
+  /**
+   * Set when the request budget cut a run short: one more than the requests that run had spent. The next
+   * run reads nothing until the budget has room for this many, so room builds up instead of being spent
+   * again on a read cut at the same point (a window is read whole or not at all).
+   */
+  requestsNeeded?: number | undefined;
   seen: SeenSet;
 }
 
@@ -57,6 +66,7 @@ const stateDocument = z
     readUpTo: isoInstant,
     rowsPerMinute: z.number().nonnegative().optional(),
     rereadFrom: isoInstant.optional(),
+    requestsNeeded: z.number().int().positive().optional(),
     seen: z.string(),
   })
   .refine((state) => state.readUpTo >= state.cursor, { message: 'readUpTo is before cursor' });
@@ -93,6 +103,7 @@ export function parseState(raw: unknown): FetchState | undefined {
     readUpToMs: parsed.data.readUpTo,
     rowsPerMinute: parsed.data.rowsPerMinute,
     rereadFromMs: parsed.data.rereadFrom,
+    requestsNeeded: parsed.data.requestsNeeded,
     seen,
   };
 }
@@ -106,5 +117,6 @@ export function serializeState(state: FetchState): JsonObject {
   };
   if (state.rowsPerMinute !== undefined) document.rowsPerMinute = Number(state.rowsPerMinute.toPrecision(6));
   if (state.rereadFromMs !== undefined) document.rereadFrom = new Date(state.rereadFromMs).toISOString();
+  if (state.requestsNeeded !== undefined) document.requestsNeeded = state.requestsNeeded;
   return document;
 }

@@ -231,7 +231,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
       },
       signal,
     );
-    for await (const page of pages) yield { rows: page.items };
+    for await (const page of pages) yield { rows: page.items, more: page.nextLink !== undefined };
   }
 
   async function getDetailsByRecipient(id: string, recipientAddress: string, signal?: AbortSignal): Promise<MessageTraceDetail[]> {
@@ -256,6 +256,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
     listMessageTraces,
     getDetailsByRecipient,
     stats,
+    budget,
     getJson: (pathAndQuery, what, signal) => getJson(`${origin}${pathAndQuery}`, what, signal),
   };
 }

@@ -1,4 +1,5 @@
 /** What the rest of the integration knows about the Graph message trace API. */
+import type { RequestBudgetView } from '../http/budget.js';
 
 /** Filters Graph supports besides the time window (all combined with `and`). */
 export interface MessageTraceFilters {
@@ -39,6 +40,8 @@ export interface MessageTraceRow {
 
 export interface MessageTracePage {
   rows: MessageTraceRow[];
+  /** Graph sent a next link: the listing has more pages. A reader may stop here without a request more. */
+  more: boolean;
 }
 
 export interface MessageTraceDetail {
@@ -56,4 +59,6 @@ export interface GraphClient {
   /** Pages of one listing, following `@odata.nextLink` to the end. The consumer decides when to stop. */
   listMessageTraces(query: MessageTraceQuery, signal?: AbortSignal): AsyncIterable<MessageTracePage>;
   getDetailsByRecipient(id: string, recipientAddress: string, signal?: AbortSignal): Promise<MessageTraceDetail[]>;
+  /** The request budget every request of this client takes from; absent: the client spends none. */
+  readonly budget?: RequestBudgetView;
 }

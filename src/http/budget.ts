@@ -12,6 +12,19 @@ import { readContextKey, writeContextKey } from '../engine/context-store.js';
 import type { Engine, JsonObject } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 
+/** How much a budget allows: `limit` requests in any rolling `windowMs`. */
+export interface BudgetShape {
+  limit: number;
+  windowMs: number;
+}
+
+/** What a reader of the budget needs to plan with it (the Graph client offers it as `budget`). */
+export interface RequestBudgetView {
+  readonly shape: BudgetShape;
+  /** Requests the budget allows right now, over the log shared by every run and command. */
+  remaining(): Promise<number>;
+}
+
 export interface RequestBudgetOptions {
   /** Requests allowed in any rolling window. */
   limit: number;
@@ -71,12 +84,10 @@ export interface RequestBudgetDeps {
   deadlineMs?: number | undefined;
 }
 
-export class RequestBudget {
+export class RequestBudget implements RequestBudgetView {
   readonly options: RequestBudgetOptions;
   private readonly engine: Engine;
   private readonly deadlineMs: number | undefined;
-  /** Requests this instance recorded (for logs and demos). */
-  spent = 0;
 
   constructor(deps: RequestBudgetDeps) {
     this.engine = deps.engine;
@@ -84,6 +95,14 @@ export class RequestBudget {
     this.deadlineMs = deps.deadlineMs;
     if (!Number.isInteger(this.options.limit) || this.options.limit < 1) throw new RangeError('The request budget limit must be a whole number of at least 1.');
     if (!(this.options.windowMs > 0)) throw new RangeError('The request budget window must be positive.');
+  }
+
+  get shape(): BudgetShape {
+    return { limit: this.options.limit, windowMs: this.options.windowMs };
+  }
+
+  async remaining(): Promise<number> {
+    return remainingRequests(decodeRequestLog(await readContextKey(this.engine, 'requestLog')), this.engine.now(), this.options);
   }
 
   /**
@@ -101,7 +120,6 @@ export class RequestBudget {
         const live = pruneRequestLog(log, now, this.options.windowMs);
         live.push(now);
         await writeContextKey(this.engine, 'requestLog', encodeRequestLog(live));
-        this.spent++;
         return;
       }
       const waitMs = roomAt - now;

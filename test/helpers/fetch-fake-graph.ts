@@ -79,6 +79,10 @@ export class FakeGraph implements GraphClient {
     this.random = seededRandom(options.seed);
   }
 
+  get budget(): RequestBudget | undefined {
+    return this.options.budget;
+  }
+
   failNextListing(page: number, fault: ListingFault): void {
     this.planned = { page, fault };
   }
@@ -130,6 +134,7 @@ export class FakeGraph implements GraphClient {
       this.pagesServed++;
       const now = clock.now();
       yield {
+        more: at < matching.length,
         rows: slice.map(
           (row): MessageTraceRow => ({
             id: row.id,

@@ -153,6 +153,38 @@ describe('fetch-events', () => {
     for (const query of graph?.requests ?? []) expect(query.endMs - query.startMs).toBeLessThanOrEqual(10 * DAY);
   });
 
+  it('reads at most max_fetch rows a run, with pages as full as Graph sends them, and still delivers each row once', async () => {
+    const engine = new MemoryEngine({ startTimeMs: NOW });
+    // Uneven density, so windows planned from the last one's density hold more (or fewer) rows than planned.
+    const rows = [...rowsEvery(NOW - 2 * 60 * MINUTE, NOW - 60 * MINUTE, 7_000), ...rowsEvery(NOW - 60 * MINUTE, NOW - 2 * MINUTE, 3_000)].map(
+      (row, i) => ({ ...row, id: `r${i}` }),
+    );
+    graph = new FakeGraph({ rows, clock: engine, seed: 7, maxPageSize: 5000, maxPageLatencyMs: 0, fullPages: true });
+    const rowsPerRun: number[] = [];
+    for (let run = 0; run < 40; run++) {
+      const result = ok(await main('fetch-events', { ...params, first_fetch: '2 hours', max_fetch: '400' }, {}, engine));
+      rowsPerRun.push(Number(/from (\d+) rows/.exec(result.readableOutput ?? '')?.[1]));
+      if (result.nextTrigger !== '0') break;
+    }
+    expect(rowsPerRun.length).toBeGreaterThan(3);
+    for (const read of rowsPerRun) expect(read).toBeLessThanOrEqual(400);
+    expect(rowsPerRun[0]).toBe(400);
+    expect(engine.events.map((event) => event.id).sort()).toEqual(rows.map((row) => row.id).sort());
+  });
+
+  it('reads a single second with more rows than max_fetch whole, so the cursor still moves past it', async () => {
+    const engine = new MemoryEngine({ startTimeMs: NOW });
+    const second = NOW - 30 * MINUTE;
+    const rows = [...rowsEvery(second, second + 1000, 1), ...rowsEvery(second + 5000, NOW - 2 * MINUTE, 60_000)].map((row, i) => ({ ...row, id: `s${i}` }));
+    graph = new FakeGraph({ rows, clock: engine, seed: 7, maxPageSize: 5000, maxPageLatencyMs: 0, fullPages: true });
+    for (let run = 0; run < 20; run++) {
+      const result = ok(await main('fetch-events', { ...params, first_fetch: new Date(second).toISOString(), max_fetch: '50' }, {}, engine));
+      if (result.nextTrigger !== '0') break;
+    }
+    expect(new Set(engine.events.map((event) => event.id)).size).toBe(rows.length);
+    expect(parseState(engine.lastRun)?.cursorMs).toBeGreaterThan(second + 1000);
+  });
+
   it('refuses a first_fetch more than 90 days back, naming it', async () => {
     const engine = new MemoryEngine({ startTimeMs: NOW });
     setup([], engine);
@@ -198,7 +230,8 @@ describe('fetch-events', () => {
     const result = ok(await main('fetch-events', { ...params, first_fetch: '5 days', max_fetch: '50' }, {}, engine));
     expect(result.nextTrigger).toBeUndefined();
     expect(result.readableOutput).toMatch(/request budget spent/);
-    expect(engine.lastRun).toEqual(before);
+    // Cursor, keys and density as before; only the room the next run waits for (one request: none was spent).
+    expect(engine.lastRun).toEqual({ ...before, requestsNeeded: 1 });
     expect(engine.events).toHaveLength(sent);
     expect(engine.logs.some((log) => log.level === 'warn' && /Request budget spent/.test(log.message))).toBe(true);
   });

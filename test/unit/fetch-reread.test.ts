@@ -64,6 +64,7 @@ describe('look-back re-read at high volume', () => {
           firstFetch: new Date(T0 - 30 * MINUTE).toISOString(),
           lookbackMinutes: 15,
           intervalMs: MINUTE,
+          deadlineMs: memory.now() + 240_000,
           tuning: { pageSize: 10, maxWindowRows: 40 },
         }),
       );

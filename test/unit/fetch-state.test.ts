@@ -81,4 +81,12 @@ describe('fetch state', () => {
     expect(document.rereadFrom).toBe('2026-11-25T12:01:00.000Z');
     expect(parseState(document)?.rereadFromMs).toBe(T + 60_000);
   });
+
+  it('keeps the room a run cut short by the request budget needs, and refuses a count that is not one', () => {
+    const document = serializeState({ cursorMs: T, readUpToMs: T, rowsPerMinute: 1, requestsNeeded: 24, seen: new SeenSet() });
+    expect(document.requestsNeeded).toBe(24);
+    expect(parseState(document)?.requestsNeeded).toBe(24);
+    expect(serializeState({ cursorMs: T, readUpToMs: T, rowsPerMinute: 1, seen: new SeenSet() })).not.toHaveProperty('requestsNeeded');
+    expect(() => parseState({ ...document, requestsNeeded: 0.5 })).toThrow(/requestsNeeded/);
+  });
 });

@@ -1,0 +1,116 @@
+/**
+ * The fold: what one read window does to the fetch state, and the events it sends. No engine, no I/O, no
+ * clock: the loop (run.ts) reads the window, folds it, sends the events, then saves the state, in that order.
+ *
+ * A window read whole: its rows inside [start, end] not seen before become events, and the state moves on
+ * by the cursor rule (window.ts): the cursor only if it stood at the window's start, readUpTo to the end,
+ * the density from the window's settled part, the re-read's position, the seen keys pruned behind the cursor.
+ * A window given up part-way: nothing is sent and neither cursor nor keys move; only the density learns
+ * from it, so the next plan is shorter.
+ *
+ * The seen set is the one large part of the state: the next state holds the same set, updated, instead of a
+ * copy per window (the caller hands the old state over and keeps only the new one).
+ */
+import type { TraceEvent } from '../engine/types.js';
+import { IntegrationError } from '../errors.js';
+import { rowToEvent } from '../graph/event.js';
+import { parseGraphInstant } from '../graph/instant.js';
+import type { MessageTraceRow } from '../graph/types.js';
+import { dedupKey } from './dedup.js';
+import type { FetchState } from './state.js';
+import {
+  advanceCursor,
+  type FetchTuning,
+  floorSecond,
+  MINUTE_MS,
+  nextDensity,
+  type PlannedWindow,
+  SECOND_MS,
+  shrinkWindow,
+} from './window.js';
+
+/** A window read to its last page; `readAtMs`: when its first request went out. */
+export interface CompleteRead {
+  rows: readonly MessageTraceRow[];
+  readAtMs: number;
+}
+
+export interface FoldContext {
+  lookbackMs: number;
+  tuning: FetchTuning;
+  /** Set when the window belongs to the look-back re-read that ends at `untilMs` (readUpTo at the run's start). */
+  reread?: { untilMs: number } | undefined;
+}
+
+export interface WindowFold {
+  state: FetchState;
+  /** To send before `state` is saved. */
+  events: TraceEvent[];
+  /** Rows Graph returned from outside [start, end] (whole-second bounds): another window's. */
+  rowsOutside: number;
+  /** Rows inside the window. */
+  rowsInside: number;
+}
+
+export function foldWindow(state: FetchState, window: PlannedWindow, read: CompleteRead, context: FoldContext): WindowFold {
+  const { lookbackMs, tuning } = context;
+  const events: TraceEvent[] = [];
+  const seen = state.seen;
+  let rowsOutside = 0;
+  // Rows received before this are at least lookback old: all visible, so they measure the density.
+  const settledBeforeMs = floorSecond(read.readAtMs - tuning.safetyMarginMs - lookbackMs);
+  let settledRows = 0;
+  for (const row of read.rows) {
+    const received = parseGraphInstant(row.receivedDateTime);
+    if (received === undefined) {
+      throw new IntegrationError('graph_invalid_response', `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`);
+    }
+    const receivedMs = received.epochMs;
+    // Graph compares whole rows; a row outside [start, end] belongs to another window.
+    if (receivedMs < window.startMs || receivedMs >= window.endMs + SECOND_MS) {
+      rowsOutside++;
+      continue;
+    }
+    if (receivedMs < settledBeforeMs) settledRows++;
+    const key = dedupKey(row, receivedMs);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    events.push(rowToEvent(row, received));
+  }
+  const rowsInside = read.rows.length - rowsOutside;
+
+  const cursorMs = advanceCursor(state.cursorMs, window, read.readAtMs, lookbackMs, tuning);
+  seen.pruneBefore(cursorMs);
+  const next: FetchState = {
+    ...state,
+    cursorMs,
+    readUpToMs: Math.max(state.readUpToMs, window.endMs),
+    rowsPerMinute: nextDensity(state.rowsPerMinute, rowsInside, window, { beforeMs: settledBeforeMs, rows: settledRows }),
+    seen,
+  };
+  // Where the re-read continues if the run stops here; at readUpTo the round is done.
+  if (context.reread !== undefined) next.rereadFromMs = window.endMs >= context.reread.untilMs ? undefined : window.endMs;
+  return { state: next, events, rowsOutside, rowsInside };
+}
+
+/**
+ * Why a read was given up: `too_many_rows`, the window holds far more rows than planned; `max_fetch`,
+ * reading on would take the run past max_fetch.
+ */
+export type ReadCut = 'too_many_rows' | 'max_fetch';
+
+export interface AbandonedFold {
+  state: FetchState;
+  /** The window to plan instead: at most half as long. */
+  shorter: PlannedWindow;
+}
+
+/** A window given up after `rowsSeen` rows: only the density changes (never down), so plans get shorter. */
+export function foldAbandoned(state: FetchState, window: PlannedWindow, rowsSeen: number, cut: ReadCut, targetRows: number): AbandonedFold {
+  const shorter = shrinkWindow(window, rowsSeen, targetRows) ?? { startMs: window.startMs, endMs: window.startMs + SECOND_MS };
+  // Cut at max_fetch, the window holds more than the rows seen: as dense as if they filled the shorter
+  // one, so the next run plans that and does not stop at the same point again.
+  const lengthMs = cut === 'max_fetch' ? shorter.endMs - shorter.startMs : window.endMs - window.startMs;
+  const rowsPerMinute = Math.max(state.rowsPerMinute ?? 0, rowsSeen / (lengthMs / MINUTE_MS));
+  return { state: { ...state, rowsPerMinute }, shorter };
+}
