@@ -145,7 +145,7 @@ describe('retries, concurrency, readiness', () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
       release.shift()?.();
     }
-    release.forEach((r) => r());
+    for (const r of release) r();
     await Promise.all(runs);
     expect(most).toBe(2);
     expect(order).toEqual([0, 1, 2, 3, 4]);
