@@ -6,6 +6,9 @@
  * parser (and promtool where installed), its counters compared with the events on disk.
  */
 import { EventEmitter } from 'node:events';
+import { type IncomingMessage, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,11 +68,11 @@ async function readEvents(instance: string): Promise<TraceEvent[]> {
     .map((line) => JSON.parse(line) as TraceEvent);
 }
 
-function io(stderr: Capture, stdout: Capture, signals: EventEmitter): CliIo {
+function io(stderr: Capture, stdout: Capture, signals: EventEmitter, env: Record<string, string> = {}): CliIo {
   return {
     stdout,
     stderr,
-    env: { CREDENTIALS_DIRECTORY: join(base, 'credentials'), O365MT_LOG_LEVEL: 'info', PATH: process.env.PATH },
+    env: { CREDENTIALS_DIRECTORY: join(base, 'credentials'), O365MT_LOG_LEVEL: 'info', PATH: process.env.PATH, ...env },
     signals,
     forceExit: (code) => {
       throw new Error(`forced exit ${code}`);
@@ -231,4 +234,65 @@ describe('run with three instances, one with a wrong secret', () => {
     for (const sim of sims) expect(stderr.text).not.toContain(sim.clientSecret);
     expect(stderr.text).not.toContain('wrong-secret-value');
   }, 180_000);
+});
+
+describe('shared sinks with several instances', () => {
+  /** Runs alpha and bravo (fresh state) with the given sink options until both caught up, then stops. */
+  async function runTwo(name: string, sinkArgs: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+    const config = JSON.parse(await readFile(join(base, 'config.json'), 'utf8')) as { instances: Array<{ name: string }> };
+    config.instances = config.instances.filter((instance) => instance.name !== 'charlie');
+    await writeFile(join(base, `${name}.json`), JSON.stringify(config), { mode: 0o600 });
+    const stderr = new Capture();
+    const stdout = new Capture();
+    const signals = new EventEmitter();
+    const exit = runCli(['run', '--config', join(base, `${name}.json`), '--state-dir', join(base, name), '--log-format', 'json', ...sinkArgs], io(stderr, stdout, signals, env));
+    const caughtUp = (instance: string) => records(stderr).some((r) => r.instance === instance && r.message === 'Fetch cycle finished' && r.fields?.backlog === false);
+    await until(`${name}: both caught up`, () => caughtUp('alpha') && caughtUp('bravo'));
+    signals.emit('SIGINT');
+    expect(await exit).toBe(0);
+    return { stdout: stdout.text, stderr: stderr.text };
+  }
+
+  function byInstance(events: readonly TraceEvent[]): Map<unknown, number> {
+    const counts = new Map<unknown, number>();
+    for (const event of events) counts.set(event.collector_instance, (counts.get(event.collector_instance) ?? 0) + 1);
+    return counts;
+  }
+
+  it('stdout carries both instances as NDJSON, each event naming its instance', async () => {
+    const { stdout } = await runTwo('stdout-sink', ['--sink', 'stdout']);
+    const events = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as TraceEvent);
+    const counts = byInstance(events);
+    expect([...counts.keys()].sort()).toEqual(['alpha', 'bravo']);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(100);
+    expect(new Set(events.map((e) => `${e.collector_instance}|${e.id}|${e.recipientAddress}|${e.status}`)).size).toBe(events.length);
+  }, 120_000);
+
+  it('xsiam receives both instances, the API key read from a file', async () => {
+    const received: TraceEvent[] = [];
+    const keys = new Set<string | undefined>();
+    const server = createServer((request: IncomingMessage, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        keys.add(request.headers.authorization);
+        const body = gunzipSync(Buffer.concat(chunks)).toString('utf8');
+        for (const line of body.split('\n').filter(Boolean)) received.push(JSON.parse(line) as TraceEvent);
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"error":false}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await writeFile(join(base, 'credentials', 'xsiam.key'), 'xsiam-key-0123456789\n', { mode: 0o600 });
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/logs/v1/event`;
+      const { stderr } = await runTwo('xsiam-sink', ['--sink', 'xsiam', '--xsiam-url', url], { O365MT_XSIAM_API_KEY_FILE: 'xsiam.key' });
+      expect([...keys]).toEqual(['xsiam-key-0123456789']);
+      expect(stderr).not.toContain('xsiam-key-0123456789');
+      const counts = byInstance(received);
+      expect([...counts.keys()].sort()).toEqual(['alpha', 'bravo']);
+      for (const n of counts.values()) expect(n).toBeGreaterThan(100);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 120_000);
 });
