@@ -165,7 +165,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     else entry.lastSuccessAtMs = now();
     const status = nextStatus(statusByLabel.get(label) as CollectorStatus, progress);
     statusByLabel.set(label, status);
-    if (instance.dir !== undefined) {
+    // Only with the engine open, i.e. the lock held: a directory another process holds keeps its own status.
+    if (engine && instance.dir !== undefined) {
       await writeCollectorStatus(instance.dir, status).catch((error: unknown) => {
         log.warn('Could not save collector-status.json (status shows older facts)', { message: error instanceof Error ? error.message : String(error) });
       });
