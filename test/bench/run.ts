@@ -231,6 +231,7 @@ async function run(): Promise<void> {
       runPart<TenantsResult>('tenants', 'tenants', { ...size, rowsPerDay: 200_000, virtualMinutes: 30, drainMinutes: 15, concurrency: 8, wallLimitMs: cap(480_000) }).then((t) => {
         Object.assign(result, {
           tenantsPerCore: t.tenantsPerCore,
+          tenantsPerCoreLowerBound: t.tenantsPerCoreLowerBound,
           rssMbPerTenant: t.rssMbPerTenant,
           retainedHeapMbPerTenant: t.retainedHeapMbPerTenant,
           tenantsCount: t.tenants,

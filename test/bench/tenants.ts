@@ -55,6 +55,8 @@ export interface TenantsResult {
   simulatorBusySeconds: number;
   cpuSecondsPerTenantHour: number;
   tenantsPerCore: number;
+  /** The same from the whole process's CPU (simulators, GC and helper threads counted as collector): a floor. */
+  tenantsPerCoreLowerBound: number;
   baselineRssMb: number;
   peakRssMb: number;
   /** Peak RSS above the baseline, per tenant: what a machine must have for each tenant at this rate. */
@@ -298,6 +300,7 @@ export async function runTenants(options: TenantsOptions): Promise<TenantsResult
     simulatorBusySeconds: round((eluEnd.activeMs - eluStart.activeMs) / 1000, 2),
     cpuSecondsPerTenantHour: round((collectorCpu / options.tenants) * (3600 / virtualSeconds), 3),
     tenantsPerCore: collectorCpu > 0 ? Math.floor((options.tenants * virtualSeconds) / collectorCpu) : 0,
+    tenantsPerCoreLowerBound: Math.floor((options.tenants * virtualSeconds) / ((processCpu.user + processCpu.system) / 1e6)),
     baselineRssMb: round(mb(baselineRss), 1),
     peakRssMb: round(mb(peakRss), 1),
     rssMbPerTenant: round(mb(peakRss - baselineRss) / options.tenants, 3),
