@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planInstances } from '../../src/cli/instance-plan.js';
 import { collectParams } from '../../src/cli/params.js';
+import { findInstanceDirs, formatStatus } from '../../src/cli/status.js';
 import { formatJsonLogLine, withLogFields } from '../../src/engine/stderr-logger.js';
 import type { Logger } from '../../src/engine/types.js';
 import { isIntegrationError } from '../../src/errors.js';
@@ -200,5 +201,53 @@ describe('logs', () => {
     log.info('x', { n: 1 });
     log.warn('y');
     expect(seen).toEqual([{ instance: 'a', n: 1 }, { instance: 'a' }]);
+  });
+});
+
+describe('status', () => {
+  it('finds the single-tenant directory and instance folders that hold collector state, and says so when none do', async () => {
+    const root = join(dir, 'state');
+    await mkdir(join(root, 'b'), { recursive: true });
+    await mkdir(join(root, 'a'), { recursive: true });
+    await mkdir(join(root, 'empty'), { recursive: true });
+    await writeFile(join(root, 'b', 'collector-status.json'), '{}');
+    await writeFile(join(root, 'a', 'last-run.json'), '{}');
+    expect(await findInstanceDirs(root)).toEqual([
+      { instance: 'a', dir: join(root, 'a') },
+      { instance: 'b', dir: join(root, 'b') },
+    ]);
+    await expect(findInstanceDirs(join(root, 'empty'))).rejects.toThrow(/holds no collector state yet/);
+    await expect(findInstanceDirs(join(root, 'missing'))).rejects.toThrow(/Cannot read the state directory .*missing: it does not exist/);
+  });
+
+  it('prints one block per instance with its position, last run, requests and last error', () => {
+    const text = formatStatus([
+      {
+        instance: 'contoso',
+        dir: '/s/contoso',
+        position: '2026-11-30T09:00:00.000Z',
+        readUpTo: '2026-11-30T09:04:00.000Z',
+        lagSeconds: 95,
+        backlogSeconds: 0,
+        lastRun: { startedAt: '2026-11-30T09:05:00.000Z', durationMs: 1200, outcome: 'failed', events: 0, backlog: false },
+        lastSuccessAt: '2026-11-30T09:04:30.000Z',
+        consecutiveFailures: 2,
+        lastError: { code: 'auth_failed', message: 'AADSTS7000215: wrong secret', at: '2026-11-30T09:05:01.000Z' },
+        requestsLast5Minutes: 7,
+        requestBudget: 90,
+        problems: [],
+      },
+    ]);
+    expect(text).toBe(
+      [
+        'contoso  /s/contoso',
+        '  position      2026-11-30T09:00:00.000Z (read up to 2026-11-30T09:04:00.000Z; lag 95 s, backlog 0 s)',
+        '  last run      2026-11-30T09:05:00.000Z failed, 0 events, 1 s',
+        '  last success  2026-11-30T09:04:30.000Z (2 failed since)',
+        '  requests      7 of 90 in the last 5 minutes',
+        '  last error    2026-11-30T09:05:01.000Z [auth_failed] AADSTS7000215: wrong secret',
+        '',
+      ].join('\n'),
+    );
   });
 });
