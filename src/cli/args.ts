@@ -2,6 +2,7 @@
  * The command line as data: a pure function from argv to what the user asked for. Nothing here reads
  * files, the environment or integration.yml, so every form can be tested in a table.
  */
+import { LOG_FORMATS, type LogFormat } from '../engine/stderr-logger.js';
 
 import { EVENT_FORMATS, type EventFormat } from '../events/format.js';
 
@@ -10,7 +11,26 @@ export type SinkKind = (typeof SINK_KINDS)[number];
 
 /** CLI-only subcommands besides the integration's commands. */
 export const RUN_COMMAND = 'run';
+export const STATUS_COMMAND = 'status';
 export const SIMULATE_COMMAND = 'simulate';
+
+/** `run` as a service: how many runs at a time, where metrics listen, how failures are retried. */
+export interface ServiceOptions {
+  concurrency: number;
+  /** HOST:PORT as typed; checked when the listener opens. */
+  metricsListen: string | undefined;
+  retryDelaySeconds: number;
+  maxRetryDelaySeconds: number;
+  readyIntervals: number;
+}
+
+export const SERVICE_DEFAULTS: ServiceOptions = {
+  concurrency: 4,
+  metricsListen: undefined,
+  retryDelaySeconds: 30,
+  maxRetryDelaySeconds: 900,
+  readyIntervals: 3,
+};
 
 export interface CommandLineOptions {
   configPath: string | undefined;
@@ -24,6 +44,8 @@ export interface CommandLineOptions {
   xsiamUrl: string | undefined;
   /** The shape events are handed to the sink in (`--format`); raw is what the engine gets. */
   format: EventFormat;
+  logFormat: LogFormat;
+  service: ServiceOptions;
 }
 
 export type CliInvocation =
@@ -31,6 +53,7 @@ export type CliInvocation =
   | { kind: 'help'; command?: string; missingCommand?: boolean }
   | { kind: 'integration'; command: string; options: CommandLineOptions }
   | { kind: 'run'; options: CommandLineOptions }
+  | { kind: 'status'; options: CommandLineOptions }
   | { kind: 'simulate'; argv: string[] };
 
 export type CliErrorCode = 'usage' | 'unknown_command';
@@ -47,7 +70,15 @@ export class CliUsageError extends Error {
 }
 
 const HELP_FLAGS = new Set(['--help', '-h']);
-const VALUE_OPTIONS = new Set(['--config', '--param', '--arg', '--state-dir', '--sink', '--xsiam-url', '--format']);
+/** Options that only `run` takes, with the whole number each needs (0: not a number). */
+const SERVICE_NUMBERS: Readonly<Record<string, { key: keyof ServiceOptions; min: number; max: number }>> = {
+  '--concurrency': { key: 'concurrency', min: 1, max: 1000 },
+  '--retry-delay': { key: 'retryDelaySeconds', min: 1, max: 86_400 },
+  '--max-retry-delay': { key: 'maxRetryDelaySeconds', min: 1, max: 86_400 },
+  '--ready-intervals': { key: 'readyIntervals', min: 1, max: 1000 },
+};
+const SERVICE_OPTIONS = new Set([...Object.keys(SERVICE_NUMBERS), '--metrics-listen']);
+const VALUE_OPTIONS = new Set(['--config', '--param', '--arg', '--state-dir', '--sink', '--xsiam-url', '--format', '--log-format', ...SERVICE_OPTIONS]);
 const FLAG_OPTIONS = new Set(['--json']);
 
 function splitPair(option: string, text: string): [string, string] {
@@ -62,7 +93,13 @@ function splitPair(option: string, text: string): [string, string] {
 }
 
 function allCommands(integrationCommands: readonly string[]): string[] {
-  return [...integrationCommands, RUN_COMMAND, SIMULATE_COMMAND];
+  return [...integrationCommands, RUN_COMMAND, STATUS_COMMAND, SIMULATE_COMMAND];
+}
+
+function wholeNumber(option: string, value: string, min: number, max: number): number {
+  const number = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!(number >= min && number <= max)) throw new CliUsageError('usage', `${option} takes a whole number from ${min} to ${max}; got '${value}'.`);
+  return number;
 }
 
 /**
@@ -91,6 +128,9 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
   let xsiamUrl: string | undefined;
   let format: EventFormat = 'raw';
   let json = false;
+  let logFormat: LogFormat = 'text';
+  const service: ServiceOptions = { ...SERVICE_DEFAULTS };
+  const serviceOptionsGiven: string[] = [];
   let wantsHelp = false;
   const params: Array<readonly [string, string]> = [];
   const args: Record<string, string> = {};
@@ -128,6 +168,12 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
       index += 1;
     }
     if (value === undefined) throw new CliUsageError('usage', `${option} needs a value.`);
+    if (SERVICE_OPTIONS.has(option)) serviceOptionsGiven.push(option);
+    const number = SERVICE_NUMBERS[option];
+    if (number) {
+      (service[number.key] as number) = wholeNumber(option, value, number.min, number.max);
+      continue;
+    }
 
     switch (option) {
       case '--config':
@@ -159,6 +205,15 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
         }
         format = value as EventFormat;
         break;
+      case '--metrics-listen':
+        service.metricsListen = value;
+        break;
+      case '--log-format':
+        if (!(LOG_FORMATS as readonly string[]).includes(value)) {
+          throw new CliUsageError('usage', `--log-format must be one of ${LOG_FORMATS.join(', ')}; got '${value}'.`);
+        }
+        logFormat = value as LogFormat;
+        break;
     }
   }
 
@@ -180,7 +235,19 @@ export function parseCommandLine(argv: readonly string[], integrationCommands: r
     throw new CliUsageError('usage', '--sink xsiam needs --xsiam-url URL (and the API key in O365MT_XSIAM_API_KEY).');
   }
 
-  const options: CommandLineOptions = { configPath, params, args, stateDir, json, sink: resolvedSink, xsiamUrl, format };
+  const options: CommandLineOptions = { configPath, params, args, stateDir, json, sink: resolvedSink, xsiamUrl, format, logFormat, service };
+  if (command !== RUN_COMMAND && serviceOptionsGiven.length > 0) {
+    throw new CliUsageError('usage', `${serviceOptionsGiven.join(', ')} ${serviceOptionsGiven.length === 1 ? 'applies' : 'apply'} only to run.`);
+  }
+  if (service.maxRetryDelaySeconds < service.retryDelaySeconds) {
+    throw new CliUsageError('usage', `--max-retry-delay (${service.maxRetryDelaySeconds}) must be at least --retry-delay (${service.retryDelaySeconds}).`);
+  }
+  if (command === STATUS_COMMAND) {
+    if (Object.keys(args).length > 0 || params.length > 0) {
+      throw new CliUsageError('usage', 'status takes no --param or --arg; it reads the state directory (--state-dir).');
+    }
+    return { kind: 'status', options };
+  }
   if (command === RUN_COMMAND) {
     if (Object.keys(args).length > 0) throw new CliUsageError('usage', 'run takes no --arg; it runs fetch-events with the parameters.');
     if (json) throw new CliUsageError('usage', 'run has no --json output; it reports progress on stderr.');

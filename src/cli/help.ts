@@ -3,7 +3,7 @@
  * an XSIAM administrator sees in the instance settings.
  */
 import { type Manifest, type ManifestCommand, ParamType } from '../manifest.js';
-import { RUN_COMMAND, SIMULATE_COMMAND } from './args.js';
+import { RUN_COMMAND, SERVICE_DEFAULTS, SIMULATE_COMMAND, STATUS_COMMAND } from './args.js';
 import { XSIAM_API_KEY_ENV, envNameFor } from './params.js';
 
 const WIDTH = 100;
@@ -18,7 +18,9 @@ export const PLATFORM_COMMAND_DESCRIPTIONS: Readonly<Record<string, string>> = {
 
 const CLI_COMMAND_DESCRIPTIONS: Readonly<Record<string, string>> = {
   [RUN_COMMAND]:
-    'Runs fetch-events every eventFetchInterval minutes (at once while a backlog is left) until Ctrl-C or SIGTERM, printing progress on stderr.',
+    'Runs fetch-events every eventFetchInterval minutes (at once while a backlog is left) until Ctrl-C or SIGTERM, printing progress on stderr. With "instances" in the config file, serves several tenants, each in its own folder of the state directory.',
+  [STATUS_COMMAND]:
+    'Shows each instance of a state directory: position, lag, backlog, last run and its outcome, Graph requests in the last 5 minutes, last error. Reads without the lock and changes nothing; --json for scripts.',
   [SIMULATE_COMMAND]:
     'Starts a simulated Microsoft tenant (Entra ID and Graph) on this machine, for demos and tests.',
 };
@@ -76,6 +78,9 @@ export function buildHelp(manifest: Manifest): string {
     '                     [--state-dir DIR] [--json] [--sink file|stdout|xsiam] [--xsiam-url URL]',
     '                     [--format raw|ecs|ocsf]',
     '  o365-message-trace run [--config FILE] [--param id=value]... [--state-dir DIR] [--sink ...]',
+    '                     [--concurrency N] [--metrics-listen HOST:PORT] [--retry-delay S] [--max-retry-delay S]',
+    '                     [--ready-intervals N] [--log-format text|json]',
+    '  o365-message-trace status [--state-dir DIR] [--json]',
     '  o365-message-trace simulate [options]',
     '  o365-message-trace <command> --help',
     '',
@@ -100,6 +105,12 @@ export function buildHelp(manifest: Manifest): string {
     '  --xsiam-url URL     The XSIAM HTTP collector URL, for --sink xsiam.',
     '  --format FORMAT     The shape of the events the sink gets: raw (the Graph row with _time and direction,',
     '                      default), ecs (Elastic Common Schema) or ocsf (OCSF Email Activity, class 4009).',
+    '  --log-format F      text (default): time level message key=value; json: one JSON object a line.',
+    `  --concurrency N     run: most fetch runs at a time over all instances (default ${SERVICE_DEFAULTS.concurrency}).`,
+    '  --metrics-listen HOST:PORT  run: serve /metrics (Prometheus), /healthz and /readyz, e.g. 127.0.0.1:9464.',
+    `  --retry-delay S     run: wait after an instance's first failed run, doubling per failure (default ${SERVICE_DEFAULTS.retryDelaySeconds}).`,
+    `  --max-retry-delay S run: longest wait between failed runs (default ${SERVICE_DEFAULTS.maxRetryDelaySeconds}).`,
+    `  --ready-intervals N run: /readyz wants a success within N intervals of every instance (default ${SERVICE_DEFAULTS.readyIntervals}).`,
     '  -h, --help          Show this help, or a command\'s help after the command.',
     '',
     'Parameters (lowest precedence first: --config file, then O365MT_<PARAM_ID> environment variables, then --param):',
@@ -114,6 +125,10 @@ export function buildHelp(manifest: Manifest): string {
     'Environment:',
     ...wrap(`${secretEnv}: the secrets; set them here rather than with --param.`, 2),
     `  ${XSIAM_API_KEY_ENV}: the API key of the XSIAM HTTP collector, for --sink xsiam.`,
+    ...wrap(
+      'O365MT_<SECRET>_FILE, or <secret>_file in the config file: a file holding that secret (Docker and Kubernetes secrets, systemd credentials), read at each use; a relative path is taken inside $CREDENTIALS_DIRECTORY when set.',
+      2,
+    ),
     '  O365MT_LOG_LEVEL: debug, info (default), warn or error; logs go to stderr.',
     '',
     'Exit status: 0 when the command worked, 1 when it failed (the reason is printed on stderr).',

@@ -13,6 +13,13 @@ export function envNameFor(paramId: string): string {
   return `${ENV_PREFIX}${paramId.toUpperCase()}`;
 }
 
+/** `O365MT_<SECRET>_FILE` names a file holding a secret (standalone/secret-files.ts reads it), not a value. */
+function isSecretFileEnv(name: string, secretIds: ReadonlySet<string>): boolean {
+  if (!name.endsWith('_FILE')) return false;
+  const base = name.slice(0, -'_FILE'.length);
+  return base === XSIAM_API_KEY_ENV || [...secretIds].some((id) => envNameFor(id) === base);
+}
+
 export interface ParamSources {
   /** Param ids from integration.yml. */
   paramIds: readonly string[];
@@ -35,7 +42,7 @@ export function collectParams(sources: ParamSources): CollectedParams {
   const envToId = new Map(sources.paramIds.map((id) => [envNameFor(id), id]));
 
   for (const [name, value] of Object.entries(sources.env)) {
-    if (!name.startsWith(ENV_PREFIX) || NON_PARAM_ENV.has(name)) continue;
+    if (!name.startsWith(ENV_PREFIX) || NON_PARAM_ENV.has(name) || isSecretFileEnv(name, sources.secretIds)) continue;
     const id = envToId.get(name);
     if (id === undefined) {
       warnings.push(`${name} is not a parameter and is ignored. Parameter variables: ${[...envToId.keys()].join(', ')}.`);

@@ -3,13 +3,12 @@
  * and prints the outcome. All integration work happens in `main`; this file only gathers input, opens the
  * state directory and prints. It resolves to the exit code and never throws.
  */
-import { runCollector } from '../collector/run.js';
 import { openFileEngine } from '../engine/file.js';
 import type { EventSink } from '../engine/sink.js';
 import { createStdoutSink } from '../engine/sinks/stdout.js';
 import { createStderrLogger, logLevelFromEnv } from '../engine/stderr-logger.js';
 import type { CommandError, Engine, Logger } from '../engine/types.js';
-import { isIntegrationError } from '../errors.js';
+import { IntegrationError, isIntegrationError } from '../errors.js';
 import { withEventFormat } from '../events/format.js';
 import { parseArgs } from '../input/args.js';
 import { parseParams } from '../input/params.js';
@@ -21,7 +20,12 @@ import { buildCommandHelp, buildHelp } from './help.js';
 import { loadSimulatorCli, loadXsiamSinkModule } from './optional-modules.js';
 import { errorLine, formatOutcome } from './output.js';
 import { preflight } from './preflight.js';
-import { XSIAM_API_KEY_ENV, collectParams } from './params.js';
+import { parseListenAddress } from '../standalone/health.js';
+import { type ServiceInstance, startService } from '../standalone/instances.js';
+import { readSecretFile, withSecretFiles } from '../standalone/secret-files.js';
+import { type ServicePlan, planInstances } from './instance-plan.js';
+import { XSIAM_API_KEY_ENV } from './params.js';
+import { formatStatus, readStatus } from './status.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -48,22 +52,41 @@ function secretParamIds(manifest: Manifest): Set<string> {
   return new Set(manifest.configuration.filter((spec) => secretTypes.includes(spec.type)).map((spec) => spec.name));
 }
 
-/** Config file, then environment, then --param; warnings (never values) go to the log. */
-async function gatherParams(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
+/**
+ * Config file, then environment, then --param (and, per instance, the instance's own entries); secrets may
+ * be files. Warnings (never values) go to the log; mistakes are reported all at once.
+ */
+async function planService(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger): Promise<ServicePlan> {
   const secretIds = secretParamIds(manifest);
   const file = options.configPath ? await readConfigFile(options.configPath, secretIds) : { values: {}, warnings: [] };
-  const collected = collectParams({
+  const plan = planInstances({
     paramIds: manifest.configuration.map((spec) => spec.name),
     secretIds,
-    fromFile: file.values,
+    config: file.values,
+    configPath: options.configPath,
     env: io.env,
     fromFlags: options.params,
+    stateDir: options.stateDir,
   });
-  for (const warning of [...file.warnings, ...collected.warnings]) log.warn(warning);
-  return collected.params;
+  for (const warning of [...file.warnings, ...plan.warnings]) log.warn(warning);
+  if (plan.problems.length > 0) throw new CliUsageError('usage', plan.problems.join(' '));
+  return plan;
 }
 
-async function createSink(options: CommandLineOptions, io: CliIo, log: Logger): Promise<EventSink | undefined> {
+/** The one instance of a one-shot command, its secret files read now. */
+async function gatherParams(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
+  const plan = await planService(options, io, manifest, log);
+  const [instance, ...others] = plan.instances;
+  if (instance === undefined || instance.name !== undefined || others.length > 0) {
+    throw new CliUsageError(
+      'usage',
+      `The config file ${options.configPath ?? ''} lists instances, which only run serves. For one command on one tenant, use a config file with that tenant's parameters (or --param and O365MT_ variables).`,
+    );
+  }
+  return { params: await withSecretFiles(instance.params, instance.secretFiles, io.env), plan };
+}
+
+async function createSink(options: CommandLineOptions, io: CliIo, log: Logger, plan: ServicePlan): Promise<EventSink | undefined> {
   switch (options.sink) {
     case 'file':
       return undefined; // the file engine's default: events.ndjson in the state directory
@@ -71,18 +94,20 @@ async function createSink(options: CommandLineOptions, io: CliIo, log: Logger): 
       return createStdoutSink({ stream: io.stdout });
     case 'xsiam': {
       const { createXsiamSink } = await loadXsiamSinkModule();
-      return createXsiamSink({ url: options.xsiamUrl as string, apiKey: xsiamApiKey(io), log });
+      return createXsiamSink({ url: options.xsiamUrl as string, apiKey: await xsiamApiKey(io, plan), log });
     }
   }
 }
 
-/** The XSIAM collector's API key; asked for before anything else runs, since nothing can be delivered without it. */
-function xsiamApiKey(io: CliIo): string {
+/** The XSIAM collector's API key (a value or a file); asked for before anything else runs, since nothing can be delivered without it. */
+async function xsiamApiKey(io: CliIo, plan: ServicePlan): Promise<string> {
   const apiKey = io.env[XSIAM_API_KEY_ENV];
-  if (apiKey === undefined || apiKey === '') {
-    throw new CliUsageError('usage', `--sink xsiam needs the collector's API key in the ${XSIAM_API_KEY_ENV} environment variable.`);
-  }
-  return apiKey;
+  if (apiKey !== undefined && apiKey !== '') return apiKey;
+  if (plan.xsiamApiKeyFile) return readSecretFile(plan.xsiamApiKeyFile, io.env);
+  throw new CliUsageError(
+    'usage',
+    `--sink xsiam needs the collector's API key: in the ${XSIAM_API_KEY_ENV} environment variable, or in a file named by ${XSIAM_API_KEY_ENV}_FILE or by xsiam_api_key_file in the config file.`,
+  );
 }
 
 /** Opens the state directory with the chosen sink, runs `work`, and always closes it (releasing the lock). */
@@ -90,10 +115,11 @@ async function withEngine<T>(
   options: CommandLineOptions,
   io: CliIo,
   log: Logger,
+  plan: ServicePlan,
   stateKeyFile: string | undefined,
   work: (engine: Engine) => Promise<T>,
 ): Promise<T> {
-  const sink = await createSink(options, io, log);
+  const sink = await createSink(options, io, log, plan);
   let engine: Awaited<ReturnType<typeof openFileEngine>>;
   try {
     engine = await openFileEngine({ ...(options.stateDir ? { dir: options.stateDir } : {}), ...(sink ? { sink } : {}), log, stateKeyFile });
@@ -135,11 +161,11 @@ async function checkInput(
 }
 
 async function runIntegrationCommand(command: string, options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
-  if (options.sink === 'xsiam') xsiamApiKey(io);
-  const params = await gatherParams(options, io, manifest, log);
+  const { params, plan } = await gatherParams(options, io, manifest, log);
+  if (options.sink === 'xsiam') await xsiamApiKey(io, plan);
   const outcome =
     (await checkInput(command, params, options.args, manifest, { env: io.env, stateDir: options.stateDir })) ??
-    (await withEngine(options, io, log, parseParams(params, manifest).stateKeyFile, (engine) => main(command, params, options.args, engine)));
+    (await withEngine(options, io, log, plan, parseParams(params, manifest).stateKeyFile, (engine) => main(command, params, options.args, engine)));
   const printed = formatOutcome(outcome, options.json);
   // With events on stdout, the command's own output moves to stderr so the NDJSON stream stays clean.
   (options.sink === 'stdout' ? io.stderr : io.stdout).write(printed.output);
@@ -147,12 +173,66 @@ async function runIntegrationCommand(command: string, options: CommandLineOption
   return printed.exitCode;
 }
 
+/**
+ * What each instance runs with. Settings no cycle could ever succeed with (contradictory credentials, an
+ * unreadable key, a first_fetch out of reach, a state key that cannot open the saved tokens) stop the
+ * collector at once, for every instance together, instead of failing every cycle. A secret file that cannot
+ * be read yet is not one of them: it may appear (a credential mounted late, a rotation), so that instance
+ * fails its cycles and is retried.
+ */
+async function serviceInstances(
+  plan: ServicePlan,
+  io: CliIo,
+  manifest: Manifest,
+  log: Logger,
+): Promise<{ instances: ServiceInstance[]; stateKeyFiles: Map<ServiceInstance, string | undefined> }> {
+  const problems: string[] = [];
+  const instances: ServiceInstance[] = [];
+  const stateKeyFiles = new Map<ServiceInstance, string | undefined>();
+  for (const instance of plan.instances) {
+    const prefix = instance.name === undefined ? '' : `Instance '${instance.name}': `;
+    try {
+      const resolved = await withSecretFiles(instance.params, instance.secretFiles, io.env).catch(() => undefined);
+      const parsed = parseParams(resolved ?? instance.params, manifest);
+      if (resolved) await preflight('fetch-events', parsed, {}, { env: io.env, stateDir: instance.dir });
+      await checkStateKey(instance.dir, parsed.stateKeyFile, log);
+      const serviceInstance: ServiceInstance = {
+        name: instance.name,
+        dir: instance.dir,
+        intervalMs: parsed.eventFetchInterval * 60_000,
+        params: () => withSecretFiles(instance.params, instance.secretFiles, io.env),
+      };
+      instances.push(serviceInstance);
+      stateKeyFiles.set(serviceInstance, parsed.stateKeyFile);
+    } catch (error) {
+      if (!isIntegrationError(error)) throw error;
+      problems.push(`${prefix}${error.fullMessage}`);
+    }
+  }
+  if (problems.length > 0) throw new IntegrationError('invalid_param', problems.join('\n'));
+  return { instances, stateKeyFiles };
+}
+
+/** Saved tokens the state key cannot open would fail every cycle of that instance: found before the first. */
+async function checkStateKey(dir: string | undefined, stateKeyFile: string | undefined, log: Logger): Promise<void> {
+  const engine = await openFileEngine({ ...(dir ? { dir } : {}), log, stateKeyFile });
+  try {
+    await engine.getIntegrationContext();
+  } finally {
+    await engine.close();
+  }
+}
+
+/** A sink several engines share: closing an engine must not close it; the caller closes it once at the end. */
+function shared(sink: EventSink): EventSink {
+  return { name: sink.name, send: (events, meta) => sink.send(events, meta) };
+}
+
 async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
-  const params = await gatherParams(options, io, manifest, log);
-  // Settings no cycle could ever succeed with (contradictory credentials, an unreadable key, a first_fetch
-  // out of reach) end the collector at once, instead of failing every cycle.
-  const parsedParams = parseParams(params, manifest);
-  await preflight('fetch-events', parsedParams, {}, { env: io.env, stateDir: options.stateDir });
+  const plan = await planService(options, io, manifest, log);
+  const { instances, stateKeyFiles } = await serviceInstances(plan, io, manifest, log);
+  const listen = options.service.metricsListen === undefined ? undefined : parseListenAddress(options.service.metricsListen);
+  const sink = await createSink(options, io, log, plan);
   const controller = new AbortController();
   const onSignal = (signal: string) => {
     if (controller.signal.aborted) {
@@ -168,32 +248,40 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
   io.signals.on('SIGINT', onSigint);
   io.signals.on('SIGTERM', onSigterm);
   try {
-    await withEngine(options, io, log, parsedParams.stateKeyFile, async (engine) => {
-      // Saved tokens the state key cannot open would fail every cycle: say so once and stop.
-      await engine.getIntegrationContext();
-      return runCollector({
-        params,
-        engine,
-        signal: controller.signal,
-        onProgress: (progress) => {
-          const facts = {
-            cycle: progress.runs,
-            events: progress.eventsThisRun,
-            total: progress.totalEvents,
-            backlog: progress.backlog,
-            behindMinutes: progress.behindMs === undefined ? undefined : Math.round(progress.behindMs / 60_000),
-          };
-          if (progress.error) {
-            log.warn(`Fetch cycle failed; trying again at the next interval: ${progress.error.message}`, { ...facts, code: progress.error.code });
-          } else log.info('Fetch cycle finished', facts);
-        },
-      });
+    if (instances.length > 1) log.info('Collector starting', { instances: instances.map((i) => i.name).join(','), concurrency: options.service.concurrency });
+    const service = await startService({
+      instances,
+      openEngine: async (instance, instanceLog) => {
+        const engine = await openFileEngine({
+          ...(instance.dir ? { dir: instance.dir } : {}),
+          ...(sink ? { sink: shared(sink) } : {}),
+          log: instanceLog,
+          stateKeyFile: stateKeyFiles.get(instance),
+        });
+        return Object.assign(withEventFormat(engine, options.format), { close: () => engine.close() });
+      },
+      log,
+      signal: controller.signal,
+      concurrency: options.service.concurrency,
+      retry: { initialMs: options.service.retryDelaySeconds * 1000, maxMs: options.service.maxRetryDelaySeconds * 1000 },
+      readyIntervals: options.service.readyIntervals,
+      metricsListen: listen,
     });
+    await service.done;
   } finally {
     io.signals.removeListener('SIGINT', onSigint);
     io.signals.removeListener('SIGTERM', onSigterm);
+    await sink?.close?.().catch((error: unknown) => {
+      log.warn('Could not close the event sink cleanly', { message: error instanceof Error ? error.message : String(error) });
+    });
   }
   log.info('Collector stopped');
+  return 0;
+}
+
+async function runStatus(options: CommandLineOptions, io: CliIo): Promise<number> {
+  const statuses = await readStatus(options.stateDir, Date.now());
+  io.stdout.write(options.json ? `${JSON.stringify({ instances: statuses }, null, 2)}\n` : formatStatus(statuses));
   return 0;
 }
 
@@ -215,7 +303,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   try {
     const manifest = loadManifest();
     const invocation = parseCommandLine(argv, COMMAND_NAMES);
-    const log = createStderrLogger({ stream: io.stderr, level: logLevelFromEnv(io.env) });
+    const format = 'options' in invocation ? invocation.options.logFormat : 'text';
+    const log = createStderrLogger({ stream: io.stderr, level: logLevelFromEnv(io.env), format });
     switch (invocation.kind) {
       case 'help':
         if (invocation.missingCommand) {
@@ -233,6 +322,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
         return await runIntegrationCommand(invocation.command, invocation.options, io, manifest, log);
       case 'run':
         return await runCollectorLoop(invocation.options, io, manifest, log);
+      case 'status':
+        return await runStatus(invocation.options, io);
     }
   } catch (error) {
     return printFailure(io, error);

@@ -10,11 +10,14 @@
  */
 import { engineSleep } from '../engine/clock.js';
 import { type CommandOutcome, type Engine, type EventMeta, isCommandError, type TraceEvent } from '../engine/types.js';
-import { IntegrationError } from '../errors.js';
+import { IntegrationError, isIntegrationError } from '../errors.js';
 import { parseParams } from '../input/params.js';
 import { main } from '../main.js';
 
 export interface CollectorProgress {
+  /** Engine time the run started and how long it took (engine clock). */
+  startedAtMs: number;
+  durationMs: number;
   eventsThisRun: number;
   totalEvents: number;
   /** fetch-events asked to run again at once (backlog left). */
@@ -22,13 +25,26 @@ export interface CollectorProgress {
   /** How far behind the present the reading position is, when the run said so. */
   behindMs?: number | undefined;
   runs: number;
-  /** Set when the run failed; the collector goes on at the next interval. */
+  /** Set when the run failed; the collector tries again after `retryDelayMs`. */
   error?: { code: string; message: string } | undefined;
+  /** Runs failed in a row, this one included (0 after a success). */
+  consecutiveFailures: number;
+  /** What fetch-events reported (its run summary), when it worked. */
+  rawResponse?: unknown;
 }
 
 export interface CollectorOptions {
-  /** Raw params, as `main` takes them. */
-  params: Record<string, unknown>;
+  /**
+   * Raw params, as `main` takes them; or a function giving them for each run (secrets read from files at
+   * each use). A function that throws an IntegrationError fails that run like a failed fetch.
+   */
+  params: Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+  /** Time between runs; default eventFetchInterval of `params` (which must then be an object). */
+  intervalMs?: number;
+  /** Wait after the n-th failed run in a row; default the interval. */
+  retryDelayMs?: (consecutiveFailures: number) => number;
+  /** Runs each fetch-events run; a caller sharing a limit of concurrent runs between collectors queues it. */
+  gate?: <T>(run: () => Promise<T>) => Promise<T>;
   engine: Engine;
   /** Aborting finishes or abandons the current run without corrupting state, then resolves. */
   signal: AbortSignal;
@@ -93,45 +109,78 @@ function abandonTimer(signal: AbortSignal, ms: number): { promise: Promise<'aban
   };
 }
 
-/** Repeats fetch-events every eventFetchInterval minutes (at once when nextTrigger asks) until aborted. */
+/** One fetch-events run with the params of this run; a failure to produce them is the run's outcome. */
+async function fetchOnce(options: CollectorOptions, engine: Engine): Promise<CommandOutcome> {
+  let params: Record<string, unknown>;
+  try {
+    params = typeof options.params === 'function' ? await options.params() : options.params;
+  } catch (error) {
+    if (!isIntegrationError(error)) throw error;
+    return { error: { code: error.code, message: error.fullMessage } };
+  }
+  return main('fetch-events', params, {}, engine);
+}
+
+function intervalOf(options: CollectorOptions): number {
+  if (options.intervalMs !== undefined) return options.intervalMs;
+  if (typeof options.params === 'function') throw new IntegrationError('internal', 'runCollector needs intervalMs when params is a function.');
+  return parseParams(options.params).eventFetchInterval * 60_000;
+}
+
+/**
+ * Repeats fetch-events every eventFetchInterval minutes (at once when nextTrigger asks) until aborted;
+ * after a failed run, waits `retryDelayMs` instead.
+ */
 export async function runCollector(options: CollectorOptions): Promise<void> {
   const { engine, signal } = options;
-  const intervalMs = parseParams(options.params).eventFetchInterval * 60_000;
+  const intervalMs = intervalOf(options);
+  const gate = options.gate ?? (<T>(run: () => Promise<T>) => run());
   let totalEvents = 0;
   let runs = 0;
+  let consecutiveFailures = 0;
 
   while (!signal.aborted) {
     const accepted = { count: 0 };
-    const started = engine.now();
+    let started = engine.now();
     const abandon = abandonTimer(signal, options.abandonAfterMs ?? 10_000);
     const outcome = await Promise.race([
-      main('fetch-events', options.params, {}, runEngine(engine, signal, accepted)),
+      gate<CommandOutcome | 'stopped'>(() => {
+        // Time spent queued behind other collectors is not this run's duration.
+        started = engine.now();
+        return signal.aborted ? Promise.resolve('stopped') : fetchOnce(options, runEngine(engine, signal, accepted));
+      }),
       abandon.promise,
     ]);
     abandon.cancel();
+    if (outcome === 'stopped') return;
     runs++;
     totalEvents += accepted.count;
+    const base = { startedAtMs: started, durationMs: engine.now() - started, eventsThisRun: accepted.count, totalEvents, runs };
     if (outcome === 'abandoned') {
       engine.log.warn('Collector stopped during a run; the run was abandoned before it saved its last window', {
         eventsThisRun: accepted.count,
       });
-      options.onProgress?.({ eventsThisRun: accepted.count, totalEvents, backlog: true, runs });
+      options.onProgress?.({ ...base, backlog: true, consecutiveFailures });
       return;
     }
     const stopping = signal.aborted;
     const failed = isCommandError(outcome) && !stopping;
     const backlog = !isCommandError(outcome) && outcome.nextTrigger === '0';
+    if (failed) consecutiveFailures++;
+    else if (!isCommandError(outcome)) consecutiveFailures = 0;
     options.onProgress?.({
-      eventsThisRun: accepted.count,
-      totalEvents,
+      ...base,
       backlog,
       behindMs: behindOf(outcome),
-      runs,
       error: failed && isCommandError(outcome) ? outcome.error : undefined,
+      consecutiveFailures,
+      rawResponse: isCommandError(outcome) ? undefined : outcome.rawResponse,
     });
     if (stopping || (options.maxRuns !== undefined && runs >= options.maxRuns)) return;
     if (backlog) continue;
-    const waitMs = Math.max(0, started + intervalMs - engine.now());
+    const waitMs = failed
+      ? (options.retryDelayMs?.(consecutiveFailures) ?? intervalMs)
+      : Math.max(0, started + intervalMs - engine.now());
     try {
       await engineSleep(engine, waitMs, signal);
     } catch (error) {

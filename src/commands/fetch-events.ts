@@ -5,6 +5,7 @@
  */
 import type { CommandResult } from '../engine/types.js';
 import { DEFAULT_TIME_BUDGET_MS, describeRun, runFetch } from '../fetch/run.js';
+import type { GraphClientWithStats } from '../graph/client.js';
 import { buildClients } from './clients.js';
 import { tenantDomainsFor, withDirectionOnSend } from './direction.js';
 import type { CommandHandler } from './types.js';
@@ -23,7 +24,10 @@ export const fetchEvents: CommandHandler = async (context) => {
     intervalMs: params.eventFetchInterval * 60_000,
     deadlineMs,
   });
-  const result: CommandResult = { readableOutput: describeRun(summary), rawResponse: summary };
+  // The client's own counts (requests, retries, token refreshes) feed the standalone collector's metrics.
+  const { stats } = graph as Partial<GraphClientWithStats>;
+  const rawResponse = stats ? { ...summary, graphRequests: { ...stats } } : summary;
+  const result: CommandResult = { readableOutput: describeRun(summary), rawResponse };
   if (summary.backlog && summary.stopReason !== 'request_budget') result.nextTrigger = '0';
   return result;
 };

@@ -5,9 +5,11 @@
  *
  *   node --import tsx test/bench/part.ts steady '{"rowsPerDay":10000000,"virtualMinutes":120}'
  *   node --import tsx test/bench/part.ts backfill '{"rowsPerDay":1000000,"days":3}'
+ *   node --import tsx test/bench/part.ts tenants '{"tenants":200,"rowsPerDay":200000,"virtualMinutes":30}'
  */
 import { runBackfill } from './backfill.js';
 import { runSteady } from './steady.js';
+import { runTenants } from './tenants.js';
 
 const [kind, json = '{}'] = process.argv.slice(2);
 const options = JSON.parse(json) as Record<string, number>;
@@ -32,8 +34,19 @@ if (kind === 'steady') {
     wallLimitMs: num('wallLimitMs', 300_000),
     log,
   });
+} else if (kind === 'tenants') {
+  result = await runTenants({
+    tenants: num('tenants', 200),
+    simulators: num('simulators', 10),
+    rowsPerDay: num('rowsPerDay', 200_000),
+    virtualMinutes: num('virtualMinutes', 30),
+    drainMinutes: num('drainMinutes', 15),
+    concurrency: num('concurrency', 8),
+    wallLimitMs: num('wallLimitMs', 300_000),
+    log,
+  });
 } else {
-  throw new Error(`usage: part.ts steady|backfill [OPTIONS_JSON]; got '${kind}'`);
+  throw new Error(`usage: part.ts steady|backfill|tenants [OPTIONS_JSON]; got '${kind}'`);
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

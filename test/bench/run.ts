@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only cold,throughput,memory,steady,backfill] [-- --full]`: the collector
+ * `npm run bench [-- --json] [-- --only cold,throughput,memory,steady,backfill,tenants] [-- --full]`: the collector
  * measured the way its users feel it. Progress on stderr; the result on stdout, as one JSON object with
  * --json, as a table otherwise. Not part of `npm test` (vitest includes only test/unit and test/e2e).
  *
@@ -18,9 +18,10 @@ import { runColdStart } from './cold-start.js';
 import { REPO_ROOT, startSimulatorProcess } from './common.js';
 import { runMemory } from './memory.js';
 import type { SteadyResult } from './steady.js';
+import type { TenantsResult } from './tenants.js';
 import { runThroughput, throughputSimulatorArgs } from './throughput.js';
 
-const PARTS = ['cold', 'throughput', 'memory', 'steady', 'backfill'] as const;
+const PARTS = ['cold', 'throughput', 'memory', 'steady', 'backfill', 'tenants'] as const;
 type Part = (typeof PARTS)[number];
 
 interface CliOptions {
@@ -68,6 +69,8 @@ const TARGETS: Record<string, Target> = {
   missing1M: { max: 0 },
   duplicated1M: { max: 0 },
   backfillRatio: { max: 1.2 },
+  tenantsMissing: { max: 0 },
+  tenantsDuplicated: { max: 0 },
 };
 
 /** Figures of a part cut short by its wall-clock cap are marked so, whatever their value. */
@@ -76,6 +79,8 @@ const PARTIAL: Record<string, (result: Record<string, unknown>) => boolean> = {
   maxRequestsPer5Min: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   maxLagSeconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   maxLastRunBytes: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
+  tenantsMissing: (r) => typeof r.tenantsVirtualMinutesRun === 'number' && r.tenantsVirtualMinutesRun < 45,
+  tenantsDuplicated: (r) => typeof r.tenantsVirtualMinutesRun === 'number' && r.tenantsVirtualMinutesRun < 45,
 };
 
 function verdicts(result: Record<string, unknown>): Record<string, string> {
@@ -94,9 +99,11 @@ const log = (line: string): void => {
 };
 
 /** Runs part.ts in a child process (bigger young generation: these parts allocate a lot and time nothing). */
-function runPart<T>(name: string, kind: 'steady' | 'backfill', options: Record<string, number>): Promise<T> {
+function runPart<T>(name: string, kind: 'steady' | 'backfill' | 'tenants', options: Record<string, number>): Promise<T> {
   const script = path.join(REPO_ROOT, 'test/bench/part.ts');
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', script, kind, JSON.stringify(options)], {
+  // The tenants part measures memory after full collections, so it keeps V8's default young generation.
+  const flags = kind === 'tenants' ? ['--expose-gc'] : ['--max-semi-space-size=64'];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, kind, JSON.stringify(options)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -225,6 +232,26 @@ async function run(): Promise<void> {
           details.backfill = b;
         }
       })(),
+    );
+  }
+  if (cli.only.has('tenants')) {
+    // CPU is read per thread and memory above a baseline, so this part may share the cores with the others.
+    const size = cli.full ? { tenants: 200, simulators: 10 } : { tenants: 40, simulators: 4 };
+    log(`[bench] ${size.tenants} tenants at 200,000 rows/day each in one process, 30 virtual minutes + 15 min drain, in a child process`);
+    parallel.push(
+      runPart<TenantsResult>('tenants', 'tenants', { ...size, rowsPerDay: 200_000, virtualMinutes: 30, drainMinutes: 15, concurrency: 8, wallLimitMs: cap(480_000) }).then((t) => {
+        Object.assign(result, {
+          tenantsPerCore: t.tenantsPerCore,
+          tenantsPerCoreLowerBound: t.tenantsPerCoreLowerBound,
+          rssMbPerTenant: t.rssMbPerTenant,
+          retainedHeapMbPerTenant: t.retainedHeapMbPerTenant,
+          tenantsCount: t.tenants,
+          tenantsVirtualMinutesRun: t.virtualMinutesRun,
+          tenantsMissing: t.missing,
+          tenantsDuplicated: t.duplicated,
+        });
+        details.tenants = t;
+      }),
     );
   }
   const settled = await Promise.allSettled(parallel);

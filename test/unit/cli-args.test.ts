@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CliInvocation, CliUsageError, parseCommandLine } from '../../src/cli/args.js';
+import { type CliInvocation, CliUsageError, SERVICE_DEFAULTS, parseCommandLine } from '../../src/cli/args.js';
 import { collectParams, envNameFor } from '../../src/cli/params.js';
 import { errorLine } from '../../src/cli/output.js';
 import { COMMAND_NAMES } from '../../src/main.js';
@@ -48,6 +48,8 @@ describe('parseCommandLine', () => {
         sink: 'file',
         xsiamUrl: undefined,
         format: 'raw',
+        logFormat: 'text',
+        service: SERVICE_DEFAULTS,
       },
     });
   });
@@ -89,8 +91,28 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('reads the service options of run, status and the log format', () => {
+    expect(
+      parse('run', '--concurrency', '2', '--metrics-listen', '127.0.0.1:9464', '--retry-delay=5', '--max-retry-delay', '60', '--ready-intervals', '4', '--log-format', 'json'),
+    ).toMatchObject({
+      kind: 'run',
+      options: {
+        logFormat: 'json',
+        service: { concurrency: 2, metricsListen: '127.0.0.1:9464', retryDelaySeconds: 5, maxRetryDelaySeconds: 60, readyIntervals: 4 },
+      },
+    });
+    expect(parse('status', '--state-dir', '/s', '--json')).toMatchObject({ kind: 'status', options: { stateDir: '/s', json: true } });
+    expect(parse('test-module', '--log-format', 'json')).toMatchObject({ options: { logFormat: 'json' } });
+  });
+
   it.each([
-    [['nope'], 'unknown_command', /Unknown command 'nope'.*test-module.*run, simulate/],
+    [['run', '--concurrency', '0'], 'usage', /--concurrency takes a whole number from 1 to 1000; got '0'/],
+    [['run', '--retry-delay', '1.5'], 'usage', /--retry-delay takes a whole number/],
+    [['run', '--retry-delay', '60', '--max-retry-delay', '10'], 'usage', /--max-retry-delay \(10\) must be at least --retry-delay \(60\)/],
+    [['fetch-events', '--metrics-listen', '127.0.0.1:1'], 'usage', /--metrics-listen applies only to run/],
+    [['status', '--param', 'max_fetch=1'], 'usage', /status takes no --param/],
+    [['run', '--log-format', 'xml'], 'usage', /--log-format must be one of text, json/],
+    [['nope'], 'unknown_command', /Unknown command 'nope'.*test-module.*run, status, simulate/],
     [['help', 'nope'], 'unknown_command', /Unknown command 'nope'/],
     [['fetch-events', 'extra'], 'usage', /--arg name=value/],
     [['fetch-events', '--bogus'], 'usage', /Unknown option --bogus/],
