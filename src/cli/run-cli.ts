@@ -21,7 +21,7 @@ import { loadSimulatorCli, loadXsiamSinkModule } from './optional-modules.js';
 import { errorLine, formatOutcome } from './output.js';
 import { preflight } from './preflight.js';
 import { parseListenAddress } from '../standalone/health.js';
-import { type ServiceInstance, startService } from '../standalone/instances.js';
+import type { ServiceInstance } from '../standalone/instances.js';
 import { readSecretFile, withSecretFiles } from '../standalone/secret-files.js';
 import { type ServicePlan, planInstances } from './instance-plan.js';
 import { XSIAM_API_KEY_ENV } from './params.js';
@@ -232,6 +232,8 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
   const plan = await planService(options, io, manifest, log);
   const { instances, stateKeyFiles } = await serviceInstances(plan, io, manifest, log);
   const listen = options.service.metricsListen === undefined ? undefined : parseListenAddress(options.service.metricsListen);
+  // Loaded only for run: prom-client alone takes a noticeable share of a one-shot command's start.
+  const { startService } = await import('../standalone/instances.js');
   const sink = await createSink(options, io, log, plan);
   const controller = new AbortController();
   const onSignal = (signal: string) => {
