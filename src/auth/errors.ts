@@ -264,6 +264,15 @@ export function mapAuthError(error: unknown, context: AuthErrorContext): Integra
       cause: error instanceof Error ? error.name : typeof error,
     });
   }
+  // `error` that is not a string: the answer came in Microsoft Graph's error shape (`{error: {code, …}}`), so the
+  // token request went to a Graph host rather than Entra ID.
+  if ((error instanceof ServerError || error instanceof InteractionRequiredAuthError) && typeof (error.errorCode as unknown) !== 'string') {
+    return new IntegrationError(
+      'auth_config',
+      'The token request was answered by a service that is not Entra ID (the error came in Microsoft Graph\'s shape). Check Authority URL (authority_url): it must be the Entra ID host, such as https://login.microsoftonline.com, not the Graph URL.',
+      { status: error instanceof ServerError ? error.status : undefined },
+    );
+  }
   const u = upstreamOf(error);
   const details = {
     upstreamCode: u.aadsts !== undefined ? `AADSTS${u.aadsts}` : u.errorCode || undefined,

@@ -35,6 +35,8 @@ const NO_FAULTS: SimulatorConfigPatch = {
   tokenTtlSeconds: 3600,
   timeoutHoldMs: 200,
   slowBodyMs: 300,
+  // The simulator's default: seconds, an HTTP-date or no header, chosen per response.
+  retryAfter: { seconds: 1, httpDate: 1, none: 1 },
 };
 const TRANSIENT_CODES = ['graph_throttled', 'graph_unavailable', 'network', 'graph_invalid_response'];
 
@@ -217,7 +219,7 @@ function retryLogs(engine: MemoryEngine) {
 
 describe('fault matrix: fetch-events against the simulated tenant over HTTPS', () => {
   it('429 storm with Retry-After in seconds: waits exactly what the server named', async () => {
-    const { engine } = await runScenario({ via: 'simulator', simulator: { faults: { '429': 0.6 } }, atLeast: { kind: '429', count: 3 } });
+    const { engine } = await runScenario({ via: 'simulator', simulator: { faults: { '429': 0.6 }, retryAfter: { seconds: 1 } }, atLeast: { kind: '429', count: 3 } });
     const waits = retryLogs(engine).filter((r) => r.status === 429);
     expect(waits.length).toBeGreaterThan(0);
     for (const wait of waits) {

@@ -100,18 +100,21 @@ export async function startGraphFront(
     res.end(body);
   };
 
-  /** Entra requests pass through unchanged but for the origin, so scopes derived from `url` name the simulator. */
-  const forward = async (req: IncomingMessage, url: string): Promise<{ status: number; headers: Headers; text: string }> => {
+  /**
+   * Graph requests go to the simulator's Graph, the others to its Entra ID (two origins there, one here).
+   * Entra requests pass through unchanged but for the origin, so scopes derived from `url` name the simulator.
+   */
+  const forward = async (req: IncomingMessage, url: string, isGraph: boolean): Promise<{ status: number; headers: Headers; text: string }> => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const headers: Record<string, string> = {};
-    for (const name of ['authorization', 'accept', 'content-type', 'client-request-id']) {
+    for (const name of ['authorization', 'accept', 'content-type', 'client-request-id', 'prefer']) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
     const method = req.method ?? 'GET';
-    const response = await upstream(`${sim.graphUrl}${url}`, {
+    const response = await upstream(`${isGraph ? sim.graphUrl : sim.authorityUrl}${url}`, {
       method,
       headers,
       redirect: 'manual',
@@ -120,7 +123,7 @@ export async function startGraphFront(
         : { body: body.replaceAll(origin, sim.graphUrl).replaceAll(encodeURIComponent(origin), encodeURIComponent(sim.graphUrl)) }),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, text: text.replaceAll(sim.graphUrl, origin) };
+    return { status: response.status, headers: response.headers, text: text.replaceAll(sim.graphUrl, origin).replaceAll(sim.authorityUrl, origin) };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -153,7 +156,7 @@ export async function startGraphFront(
     }
     let upstreamReply: Awaited<ReturnType<typeof forward>>;
     try {
-      upstreamReply = await forward(req, url);
+      upstreamReply = await forward(req, url, isGraph);
     } catch {
       // The simulator broke the connection (reset, timeout, truncate): break ours too.
       req.socket.destroy();
@@ -168,7 +171,7 @@ export async function startGraphFront(
     const headers: Record<string, string> = {};
     for (const name of ['retry-after', 'request-id', 'client-request-id', 'www-authenticate', 'content-type', 'location', 'cache-control']) {
       const value = upstreamReply.headers.get(name);
-      if (value !== null) headers[name] = value.replaceAll(sim.graphUrl, origin);
+      if (value !== null) headers[name] = value.replaceAll(sim.graphUrl, origin).replaceAll(sim.authorityUrl, origin);
     }
     reply(res, upstreamReply.status, body, headers);
   };

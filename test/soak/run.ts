@@ -105,7 +105,10 @@ class DeliveryBook {
         totals.duplicated += count - 1;
         if (totals.duplicatedSample.length < 5) totals.duplicatedSample.push(key);
       }
-      if (!valid.has(key)) totals.unexpected++;
+      if (!valid.has(key)) {
+        totals.unexpected++;
+        if (totals.unexpectedSample.length < 5) totals.unexpectedSample.push(key);
+      }
     }
     this.open.delete(minute);
     this.checked.add(minute);
@@ -123,6 +126,7 @@ interface Totals {
   unexpected: number;
   missingSample: string[];
   duplicatedSample: string[];
+  unexpectedSample: string[];
 }
 
 /** An engine that keeps state and context in memory and hands events to the book; its clock is virtual. */
@@ -209,7 +213,7 @@ async function soak() {
     max_fetch: '100000',
     lookback_minutes: String(LOOKBACK_MINUTES),
   });
-  const totals: Totals = { expected: 0, missing: 0, duplicated: 0, unexpected: 0, missingSample: [], duplicatedSample: [] };
+  const totals: Totals = { expected: 0, missing: 0, duplicated: 0, unexpected: 0, missingSample: [], duplicatedSample: [], unexpectedSample: [] };
   const errors: Record<string, number> = {};
   const memory: MemorySample[] = [];
   let runs = 0;
@@ -242,7 +246,11 @@ async function soak() {
       const settleBefore = Math.floor(Math.min(cursor, engine.now() - SETTLE_MS) / MINUTE);
       for (; settledUpTo < settleBefore; settledUpTo++) {
         const minuteStart = settledUpTo * MINUTE;
-        book.settle(settledUpTo, sim.groundTruth(minuteStart, minuteStart + MINUTE - 1), totals);
+        // Rows are put in the minute of their receivedDateTime read at millisecond precision, as deliveries
+        // are; a bound at minuteStart + 59 999 ms would leave out rows in the last 0.1–0.9 ms of the minute.
+        const minute = settledUpTo;
+        const truth = sim.groundTruth(minuteStart, minuteStart + MINUTE).filter((row) => Math.floor(Date.parse(row.receivedDateTime) / MINUTE) === minute);
+        book.settle(settledUpTo, truth, totals);
       }
       const measuredMinute = interval - WARMUP_MINUTES;
       if (measuredMinute >= 0 && measuredMinute % 10 === 0) {
@@ -276,6 +284,7 @@ async function soak() {
     unexpected: totals.unexpected,
     missingSample: totals.missingSample,
     duplicatedSample: totals.duplicatedSample,
+    unexpectedSample: totals.unexpectedSample,
     minutesStillOpen: book.openMinutes,
     graphRequests: stats.graphRequests,
     faultsInjected: stats.faultsInjected,

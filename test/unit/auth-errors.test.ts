@@ -88,6 +88,17 @@ describe('client credential refusals', () => {
     expect(error.message).toContain('https://login.microsoftonline.com/error?code=9002313');
   });
 
+  it('a Graph-shaped error from the token endpoint (authority_url pointing at Graph) names authority_url', async () => {
+    entra.next.push({
+      status: 400,
+      body: { error: { code: 'BadRequest', message: "Resource not found for the segment 'token'.", innerError: { 'request-id': TRACE_ID } } },
+    });
+    const error = failed(await main('test-module', secretParams, {}, new MemoryEngine()));
+    expect(error.code).toBe('auth_config');
+    expect(error.message).toMatch(/not Entra ID.*Authority URL \(authority_url\)/);
+    expect(error.message).not.toContain('[object Object]');
+  });
+
   it('a description that echoes the secret is left out', async () => {
     entra.next.push(aadError(400, 'invalid_request', 9999999, `The value ${SECRET} is odd.`));
     const error = failed(await main('test-module', secretParams, {}, new MemoryEngine()));
