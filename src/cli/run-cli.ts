@@ -186,7 +186,7 @@ async function serviceInstances(
   manifest: Manifest,
   log: Logger,
 ): Promise<{ instances: ServiceInstance[]; stateKeyFiles: Map<ServiceInstance, string | undefined> }> {
-  const problems: string[] = [];
+  const problems: IntegrationError[] = [];
   const instances: ServiceInstance[] = [];
   const stateKeyFiles = new Map<ServiceInstance, string | undefined>();
   for (const instance of plan.instances) {
@@ -206,10 +206,12 @@ async function serviceInstances(
       stateKeyFiles.set(serviceInstance, parsed.stateKeyFile);
     } catch (error) {
       if (!isIntegrationError(error)) throw error;
-      problems.push(`${prefix}${error.fullMessage}`);
+      problems.push(prefix === '' ? error : new IntegrationError(error.code, `${prefix}${error.fullMessage}`));
     }
   }
-  if (problems.length > 0) throw new IntegrationError('invalid_param', problems.join('\n'));
+  const [first, ...more] = problems;
+  if (first !== undefined && more.length === 0) throw first;
+  if (first !== undefined) throw new IntegrationError('invalid_param', problems.map((problem) => problem.fullMessage).join('\n'));
   return { instances, stateKeyFiles };
 }
 
@@ -229,12 +231,7 @@ function shared(sink: EventSink): EventSink {
 }
 
 async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
-  const plan = await planService(options, io, manifest, log);
-  const { instances, stateKeyFiles } = await serviceInstances(plan, io, manifest, log);
-  const listen = options.service.metricsListen === undefined ? undefined : parseListenAddress(options.service.metricsListen);
-  // Loaded only for run: prom-client alone takes a noticeable share of a one-shot command's start.
-  const { startService } = await import('../standalone/instances.js');
-  const sink = await createSink(options, io, log, plan);
+  // Signals are heard from the start: a Ctrl-C during the start-up checks stops before the first cycle.
   const controller = new AbortController();
   const onSignal = (signal: string) => {
     if (controller.signal.aborted) {
@@ -249,18 +246,27 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
   const onSigterm = () => onSignal('SIGTERM');
   io.signals.on('SIGINT', onSigint);
   io.signals.on('SIGTERM', onSigterm);
+  let sink: EventSink | undefined;
   try {
+    const plan = await planService(options, io, manifest, log);
+    const { instances, stateKeyFiles } = await serviceInstances(plan, io, manifest, log);
+    const listen = options.service.metricsListen === undefined ? undefined : parseListenAddress(options.service.metricsListen);
+    // Loaded only for run: prom-client alone takes a noticeable share of a one-shot command's start.
+    const { startService } = await import('../standalone/instances.js');
+    sink = await createSink(options, io, log, plan);
+    const sharedSink = sink === undefined ? undefined : shared(sink);
     if (instances.length > 1) log.info('Collector starting', { instances: instances.map((i) => i.name).join(','), concurrency: options.service.concurrency });
     const service = await startService({
       instances,
       openEngine: async (instance, instanceLog) => {
         const engine = await openFileEngine({
           ...(instance.dir ? { dir: instance.dir } : {}),
-          ...(sink ? { sink: shared(sink) } : {}),
+          ...(sharedSink ? { sink: sharedSink } : {}),
           log: instanceLog,
           stateKeyFile: stateKeyFiles.get(instance),
         });
-        return Object.assign(withEventFormat(engine, options.format), { close: () => engine.close() });
+        if (options.format === 'raw') return engine;
+        return { ...withEventFormat(engine, options.format), close: () => engine.close() };
       },
       log,
       signal: controller.signal,

@@ -22,7 +22,13 @@ export interface GroundTruthRow {
   statusHistory: { status: TraceStatus; at: string }[];
   /** The last status. `recalled` is served as `unknownFutureValue` to requests without the Prefer header. */
   finalStatus: TraceStatus;
-  direction: Direction;
+  /**
+   * What the row itself tells: the message's direction, or `unknown` when the row's sender or recipient
+   * address is null (nullShare), since no reader of that row can tell it.
+   */
+  direction: Direction | 'unknown';
+  /** Which way the message really went, whatever the row shows. */
+  messageDirection: Direction;
 }
 
 export const GROUND_TRUTH_LIMIT = 2_000_000;
@@ -56,7 +62,8 @@ export function* iterateGroundTruth(ctx: SimulatorContext, startMs: number, endM
         visibleAt: new Date(row.visibleAtMs).toISOString(),
         statusHistory: row.history.map((h) => ({ status: h.status, at: new Date(h.atMs).toISOString() })),
         finalStatus: finalStatus(row),
-        direction: row.direction,
+        direction: row.senderAddress === null || row.recipientAddress === null ? 'unknown' : row.direction,
+        messageDirection: row.direction,
       };
     }
   }

@@ -53,7 +53,8 @@ describe('direction against the simulated tenant', () => {
     expect(engine.events.length).toBeGreaterThan(300);
     const matched = engine.events.filter((event) => truth.some((row) => row.id === event.id));
     expect(matched.length).toBeGreaterThan(300);
-    expect(new Set(engine.events.map((event) => event.direction))).toEqual(new Set(['inbound', 'outbound', 'internal']));
+    const seen = new Set(engine.events.map((event) => event.direction));
+    for (const direction of ['inbound', 'outbound', 'internal']) expect(seen, direction).toContain(direction);
     expect(mismatches(engine.events, truth)).toEqual([]);
     // The domains were read once for the six runs.
     expect(sim?.stats().requests.byRoute['graph.domains']).toBe(1);

@@ -224,7 +224,7 @@ describe('runCli (in process)', () => {
     const identity = ['--param', 'tenant_id=8f7e6d5c-1a2b-4c3d-9e8f-0a1b2c3d4e5f', '--param', 'client_id=11111111-2222-4333-8444-555555555555'];
     const running = runCli(['run', '--state-dir', stateDir, ...OFFLINE, ...identity], captured.io);
     setTimeout(() => captured.signals.emit('SIGINT'), 300);
-    expect(await running).toBe(0);
+    expect(await running, captured.stderr()).toBe(0);
     expect(captured.stderr()).toContain('Collector stopped');
     expect(captured.signals.listenerCount('SIGINT')).toBe(0);
     expect(captured.signals.listenerCount('SIGTERM')).toBe(0);

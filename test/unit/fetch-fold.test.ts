@@ -54,8 +54,12 @@ const caseArb = fc
     const startMs = T0 + c.startSecond * SECOND;
     const endMs = startMs + c.lengthSeconds * SECOND;
     const receivedMs: number[] = [];
+    // A message's row for one recipient has one receivedDateTime, whatever its status: the first draw wins.
+    const receivedOf = new Map<string, number>();
     const rows = c.rows.map((r) => {
-      const at = Math.floor(startMs + r.at * (endMs - startMs));
+      const pair = `${r.id}/${r.recipient}`;
+      const at = receivedOf.get(pair) ?? Math.floor(startMs + r.at * (endMs - startMs));
+      receivedOf.set(pair, at);
       receivedMs.push(at);
       return { id: `m${r.id}`, recipientAddress: `u${r.recipient}@example.test`, status: r.status, receivedDateTime: new Date(at).toISOString() };
     });
