@@ -32,8 +32,6 @@ export interface AuthErrorContext {
 export const RESET_STEPS =
   'Run o365-message-trace-auth-reset, then o365-message-trace-generate-login-url, sign in, paste the new code into Authorization code, and run o365-message-trace-auth-test.';
 
-export const SERVICE_PRINCIPAL_APP_ID = '8bd644d1-64a1-4d4b-ae52-2e0cbf64e373';
-
 interface Upstream {
   aadsts: number | undefined;
   errorCode: string;
@@ -324,58 +322,4 @@ export function mapAuthError(error: unknown, context: AuthErrorContext): Integra
     `The token request could not be completed (MSAL ${error.errorCode || 'error'}). Check the authentication parameters; ${error.errorCode ? `see https://aka.ms/msal.js.errors#${error.errorCode}` : 'see the log for details'}.`,
     details,
   );
-}
-
-/** Graph's error body `{error: {code, message}}`, or text. */
-function graphErrorOf(body: unknown): { code: string | undefined; message: string } {
-  if (typeof body === 'string') {
-    try {
-      return graphErrorOf(JSON.parse(body));
-    } catch {
-      return { code: undefined, message: body };
-    }
-  }
-  if (body !== null && typeof body === 'object') {
-    const error = (body as { error?: unknown }).error;
-    if (error !== null && typeof error === 'object') {
-      const code = (error as { code?: unknown }).code;
-      const message = (error as { message?: unknown }).message;
-      return { code: typeof code === 'string' ? code : undefined, message: typeof message === 'string' ? message : '' };
-    }
-    if (typeof error === 'string') return { code: error, message: '' };
-  }
-  return { code: undefined, message: '' };
-}
-
-/**
- * Graph 401/403 → what to change. The Graph client calls it after a 401 that survived one token refresh,
- * and for every 403.
- */
-export function mapGraphAuthError(status: number, body: unknown, requestId?: string): IntegrationError {
-  const { code, message } = graphErrorOf(body);
-  const details = { upstreamCode: code, requestId, status };
-  if (status === 401) {
-    if (/service principal/i.test(message) || message.includes(SERVICE_PRINCIPAL_APP_ID)) {
-      return new IntegrationError(
-        'graph_unauthorized',
-        `Graph refused the request because the service principal of Microsoft's message trace app (${SERVICE_PRINCIPAL_APP_ID}) is missing in your tenant. ` +
-          `Create it once as an administrator: in Graph Explorer run POST https://graph.microsoft.com/v1.0/servicePrincipals with body {"appId":"${SERVICE_PRINCIPAL_APP_ID}"}, ` +
-          `or in PowerShell run New-MgServicePrincipal -AppId ${SERVICE_PRINCIPAL_APP_ID}. Provisioning can take several hours (up to 24); Graph answers 401 until it completes.`,
-        details,
-      );
-    }
-    return new IntegrationError(
-      'graph_unauthorized',
-      'Graph rejected the access token (401). Check that Tenant ID and Client ID belong to the same app registration, that Server URL (url) is the Graph host the token is for, and that the app is enabled.',
-      details,
-    );
-  }
-  if (status === 403) {
-    return new IntegrationError(
-      'graph_forbidden',
-      'Graph denied access (403). Grant the app the Microsoft Graph application permission ExchangeMessageTrace.Read.All (API permissions > Add a permission > Microsoft Graph > Application permissions), then click Grant admin consent for the tenant. With managed identities, assign that app role to the identity.',
-      details,
-    );
-  }
-  return new IntegrationError('graph_bad_request', `Graph answered HTTP ${status}${code ? ` (${code})` : ''}.`, details);
 }

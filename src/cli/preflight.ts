@@ -11,11 +11,9 @@ import { prepareCertificate } from '../auth/certificate.js';
 import { type Environment, loginUrlSettings, selectAuthMethod } from '../auth/select.js';
 import { planGetEvents } from '../commands/get-events.js';
 import { DEFAULT_STATE_DIR, LAST_RUN_FILE_NAME } from '../engine/file.js';
-import { IntegrationError } from '../errors.js';
-import { oldestSafeStartMs } from '../graph/windows.js';
+import { DEFAULT_TUNING, resolveFirstFetch } from '../fetch/window.js';
 import type { ParsedArgs } from '../input/args.js';
 import type { IntegrationParams } from '../input/params.js';
-import { parseTimeExpression } from '../time/expressions.js';
 
 /** Commands that sign in with the configured method before they do anything else. */
 const SIGNING_IN = new Set([
@@ -50,15 +48,7 @@ async function exists(path: string): Promise<boolean> {
  */
 async function checkFirstFetch(params: IntegrationParams, stateDir: string | undefined, nowMs: number): Promise<void> {
   if (await exists(join(resolve(stateDir ?? DEFAULT_STATE_DIR), LAST_RUN_FILE_NAME))) return;
-  const parsed = parseTimeExpression(params.firstFetch, nowMs);
-  const accepted = 'Use an ISO 8601 time such as 2024-01-01T00:00:00Z or a relative time such as "3 days", at most 90 days back.';
-  let problem: string | undefined;
-  if (!parsed.ok) problem = parsed.problem;
-  else if (parsed.epochMs < oldestSafeStartMs(nowMs, 0)) problem = 'is more than 90 days back; Graph keeps message traces for 90 days';
-  else if (parsed.epochMs > nowMs) problem = 'is in the future';
-  if (problem !== undefined) {
-    throw new IntegrationError('invalid_param', `Invalid parameter: first_fetch '${params.firstFetch}' ${problem}. ${accepted}`);
-  }
+  resolveFirstFetch(params.firstFetch, nowMs, DEFAULT_TUNING);
 }
 
 /** Throws the IntegrationError the command would end with, before any state is touched. */

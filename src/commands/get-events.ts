@@ -12,11 +12,11 @@
 import { EVENT_META, type Engine, type CommandResult } from '../engine/types.js';
 import { IntegrationError, isIntegrationError } from '../errors.js';
 import { type MarkdownColumn, markdownTable } from './markdown.js';
-import { DEFAULT_PAGE_SIZE } from '../graph/client.js';
 import { compareRowsByReceived, rowKey, rowToEvent } from '../graph/event.js';
 import { effectiveBounds } from '../graph/filter.js';
 import type { GraphClient, MessageTraceFilters, MessageTraceRow } from '../graph/types.js';
-import { type TimeWindow, oldestSafeStartMs, splitIntoWindows } from '../graph/windows.js';
+import { ceilSecond, floorSecond, graphTime, MAX_PAGE_SIZE, oldestSafeStartMs, RETENTION_RULE } from '../graph/limits.js';
+import { type TimeWindow, splitIntoWindows } from '../graph/windows.js';
 import type { ParsedArgs } from '../input/args.js';
 import { parseTimeExpression } from '../time/expressions.js';
 import { NO_DOMAINS, type TenantDomains, withDirection } from '../graph/direction.js';
@@ -32,7 +32,7 @@ export const GET_EVENTS_TIME_BUDGET_MS = 240_000;
  * Graph checks the 90-day limit when a request arrives, seconds or minutes after the range was resolved;
  * a start within this margin of the limit is moved forward instead of failing later.
  */
-export const LOOKBACK_MARGIN_MS = 300_000;
+export const RETENTION_MARGIN_MS = 300_000;
 
 export const EVENT_TABLE_TITLE = 'O365 Message Trace Events';
 
@@ -60,17 +60,13 @@ function resolveTime(args: ParsedArgs, name: string, nowMs: number): number | un
   return parsed.epochMs;
 }
 
-function iso(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
-}
-
 /** Resolves the arguments against the clock into windows. Pure; throws IntegrationError('invalid_argument'). */
 export function planGetEvents(args: ParsedArgs, nowMs: number): GetEventsPlan {
   const notes: string[] = [];
   const limit = typeof args.limit === 'number' ? args.limit : DEFAULT_LIMIT;
   let endMs = resolveTime(args, 'end_time', nowMs) ?? nowMs;
   if (endMs > nowMs) {
-    notes.push(`end_time ${iso(endMs)} is in the future; used now (${iso(nowMs)}).`);
+    notes.push(`end_time ${graphTime(endMs)} is in the future; used now (${graphTime(nowMs)}).`);
     endMs = nowMs;
   }
   let startMs = resolveTime(args, 'start_time', nowMs) ?? endMs - DEFAULT_SPAN_MS;
@@ -78,22 +74,22 @@ export function planGetEvents(args: ParsedArgs, nowMs: number): GetEventsPlan {
   if (startMs < oldestMs) {
     throw new IntegrationError(
       'invalid_argument',
-      `Invalid argument for o365-message-trace-get-events: start_time ${iso(startMs)} is more than 90 days back; Microsoft Graph keeps message traces for 90 days. Use a start_time after ${iso(oldestMs)}.`,
+      `Invalid argument for o365-message-trace-get-events: start_time ${graphTime(startMs)} is more than 90 days back; ${RETENTION_RULE}. Use a start_time after ${graphTime(oldestMs)}.`,
     );
   }
   if (startMs > nowMs) {
-    throw new IntegrationError('invalid_argument', `Invalid argument for o365-message-trace-get-events: start_time ${iso(startMs)} is in the future.`);
+    throw new IntegrationError('invalid_argument', `Invalid argument for o365-message-trace-get-events: start_time ${graphTime(startMs)} is in the future.`);
   }
   if (endMs < startMs) {
     throw new IntegrationError(
       'invalid_argument',
-      `Invalid argument for o365-message-trace-get-events: end_time ${iso(endMs)} is before start_time ${iso(startMs)}.`,
+      `Invalid argument for o365-message-trace-get-events: end_time ${graphTime(endMs)} is before start_time ${graphTime(startMs)}.`,
     );
   }
-  const safeOldestMs = Math.ceil(oldestSafeStartMs(nowMs, LOOKBACK_MARGIN_MS) / 1000) * 1000;
+  const safeOldestMs = ceilSecond(oldestSafeStartMs(nowMs, RETENTION_MARGIN_MS));
   if (startMs < safeOldestMs) {
-    const moved = Math.min(safeOldestMs, Math.floor(endMs / 1000) * 1000);
-    notes.push(`start_time is at the 90-day limit; used ${iso(moved)} so Graph does not refuse it.`);
+    const moved = Math.min(safeOldestMs, floorSecond(endMs));
+    notes.push(`start_time is at the 90-day limit; used ${graphTime(moved)} so Graph does not refuse it.`);
     startMs = moved;
   }
   const bounds = effectiveBounds(startMs, endMs);
@@ -157,7 +153,7 @@ async function collectEarliest(graph: GraphClient, plan: GetEventsPlan, engine: 
   let pages = 0;
   let windowsRead = 0;
   for (const window of plan.windows) {
-    for await (const page of graph.listMessageTraces({ ...window, filters: plan.filters, top: DEFAULT_PAGE_SIZE })) {
+    for await (const page of graph.listMessageTraces({ ...window, filters: plan.filters, top: MAX_PAGE_SIZE })) {
       pages++;
       earliest.add(page.rows);
     }

@@ -14,7 +14,7 @@
  * Only the token's claims are read (never shown); the assessment is a pure function of them and the look-up.
  */
 import * as z from 'zod';
-import { SERVICE_PRINCIPAL_APP_ID } from '../auth/errors.js';
+import { SERVICE_PRINCIPAL_APP_ID } from '../graph/errors.js';
 import { IntegrationError } from '../errors.js';
 
 export const MESSAGE_TRACE_PERMISSION = 'ExchangeMessageTrace.Read.All';

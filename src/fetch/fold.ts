@@ -18,16 +18,8 @@ import { parseGraphInstant } from '../graph/instant.js';
 import type { MessageTraceRow } from '../graph/types.js';
 import { dedupKey } from './dedup.js';
 import type { FetchState } from './state.js';
-import {
-  advanceCursor,
-  type FetchTuning,
-  floorSecond,
-  MINUTE_MS,
-  nextDensity,
-  type PlannedWindow,
-  SECOND_MS,
-  shrinkWindow,
-} from './window.js';
+import { floorSecond, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
+import { advanceCursor, type FetchTuning, nextDensity, type PlannedWindow, shrinkWindow } from './window.js';
 
 /** A window read to its last page; `readAtMs`: when its first request went out. */
 export interface CompleteRead {

@@ -23,7 +23,7 @@
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
  */
 import type { BudgetShape } from '../http/budget.js';
-import { MINUTE_MS } from './window.js';
+import { MINUTE_MS } from '../graph/limits.js';
 
 /** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
 export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {

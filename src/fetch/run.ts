@@ -14,12 +14,12 @@
  * events of the unsaved window can be sent twice.
  */
 import { EVENT_META, type Engine } from '../engine/types.js';
-import { IntegrationError, isIntegrationError } from '../errors.js';
+import { isIntegrationError } from '../errors.js';
+import { floorSecond, isoUtc, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
 import type { GraphClient, MessageTraceRow } from '../graph/types.js';
 import { DEFAULT_REQUEST_BUDGET, type RequestBudgetView } from '../http/budget.js';
 import { foldAbandoned, foldWindow, type ReadCut } from './fold.js';
 import { planReread, type RereadPlan } from './lookback.js';
-import { parseTimeExpression } from '../time/expressions.js';
 import { SeenSet } from './dedup.js';
 import { type FetchState, parseState, serializeState } from './state.js';
 import type { FetchRunSummary, StopReason } from './summary.js';
@@ -27,14 +27,11 @@ import {
   abandonThreshold,
   DEFAULT_TUNING,
   earliestStart,
-  firstFetchStart,
-  floorSecond,
   type FetchTuning,
   latestEnd,
-  MINUTE_MS,
   type PlannedWindow,
   planWindow,
-  SECOND_MS,
+  resolveFirstFetch,
   windowRowsFor,
 } from './window.js';
 
@@ -106,22 +103,9 @@ async function readWindow(
   return { complete: true, rows, readAtMs, pages: progress.pages };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 function initialState(firstFetch: string, nowMs: number, tuning: FetchTuning): FetchState {
-  const accepted =
-    'Use an ISO 8601 time such as 2024-01-01T00:00:00Z or a relative time such as "3 days", at most 90 days back.';
-  const parsed = parseTimeExpression(firstFetch, nowMs);
-  if (!parsed.ok) {
-    throw new IntegrationError('invalid_param', `Invalid parameter first_fetch: '${firstFetch}' ${parsed.problem}. ${accepted}`);
-  }
-  const start = firstFetchStart(parsed.epochMs, nowMs, tuning);
-  if (!start.ok) {
-    throw new IntegrationError('invalid_param', `Invalid parameter first_fetch: '${firstFetch}' ${start.problem}. ${accepted}`);
-  }
-  return { cursorMs: start.startMs, readUpToMs: start.startMs, rowsPerMinute: undefined, seen: new SeenSet() };
+  const startMs = resolveFirstFetch(firstFetch, nowMs, tuning);
+  return { cursorMs: startMs, readUpToMs: startMs, rowsPerMinute: undefined, seen: new SeenSet() };
 }
 
 /**
@@ -139,7 +123,7 @@ async function openState(engine: Engine, firstFetch: string, nowMs: number, tuni
   const earliest = earliestStart(nowMs, tuning);
   if (state.cursorMs < earliest) {
     // Graph no longer has these rows: nothing can fetch them. Say so, and go on from what it still has.
-    engine.log.warn('Rows older than 90 days can no longer be read from Graph; skipping them', { from: iso(state.cursorMs), to: iso(earliest) });
+    engine.log.warn('Rows older than 90 days can no longer be read from Graph; skipping them', { from: isoUtc(state.cursorMs), to: isoUtc(earliest) });
     state.cursorMs = earliest;
     state.readUpToMs = Math.max(state.readUpToMs, earliest);
     state.seen.pruneBefore(earliest);
@@ -203,8 +187,8 @@ async function planRun(options: FetchRunOptions, state: FetchState, startedAt: n
   });
   if (plan.reason === 'overgrown') {
     engine.log.warn('The look-back has grown past twice its usual span: re-reading it whole this run', {
-      cursor: iso(state.cursorMs),
-      readUpTo: iso(state.readUpToMs),
+      cursor: isoUtc(state.cursorMs),
+      readUpTo: isoUtc(state.readUpToMs),
     });
   }
   const passes: Pass[] = waitForRoom
@@ -309,7 +293,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
           break;
         }
       }
-      const windowText = `${iso(window.startMs)}/${iso(window.endMs)}`;
+      const windowText = `${isoUtc(window.startMs)}/${isoUtc(window.endMs)}`;
 
       // Read.
       let read: WindowRead;
@@ -370,7 +354,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         events: folded.events.length,
         ...(folded.rowsOutside > 0 ? { rowsOutsideWindow: folded.rowsOutside } : {}),
         ...(pass.lookback ? {} : { newOnly: true }),
-        cursor: iso(state.cursorMs),
+        cursor: isoUtc(state.cursorMs),
       });
     }
   }
@@ -398,8 +382,8 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
     stopReason,
     backlog,
     behindMs,
-    cursor: iso(state.cursorMs),
-    readUpTo: iso(state.readUpToMs),
+    cursor: isoUtc(state.cursorMs),
+    readUpTo: isoUtc(state.readUpToMs),
     seenRows: state.seen.size,
     stateChars: tally.stateChars,
     lookback: {
@@ -407,7 +391,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       reason: plan.reason,
       roundStart: plan.roundStart,
       continuesNextRun: tally.rereadStopped,
-      ...(state.rereadFromMs !== undefined ? { rereadFrom: iso(state.rereadFromMs) } : {}),
+      ...(state.rereadFromMs !== undefined ? { rereadFrom: isoUtc(state.rereadFromMs) } : {}),
       roundIntervals: plan.roundIntervals,
       requestsSpent: tally.requestsSpent,
       requestShare: Number.isFinite(plan.runRequests) ? Number(plan.runRequests.toFixed(2)) : null,

@@ -27,6 +27,7 @@
 import * as z from 'zod';
 import type { JsonObject } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
+import { isoUtc } from '../graph/limits.js';
 import { SeenSet } from './dedup.js';
 
 export const STATE_VERSION = 2;
@@ -111,12 +112,12 @@ export function parseState(raw: unknown): FetchState | undefined {
 export function serializeState(state: FetchState): JsonObject {
   const document: JsonObject = {
     version: STATE_VERSION,
-    cursor: new Date(state.cursorMs).toISOString(),
-    readUpTo: new Date(state.readUpToMs).toISOString(),
+    cursor: isoUtc(state.cursorMs),
+    readUpTo: isoUtc(state.readUpToMs),
     seen: state.seen.serialize(),
   };
   if (state.rowsPerMinute !== undefined) document.rowsPerMinute = Number(state.rowsPerMinute.toPrecision(6));
-  if (state.rereadFromMs !== undefined) document.rereadFrom = new Date(state.rereadFromMs).toISOString();
+  if (state.rereadFromMs !== undefined) document.rereadFrom = isoUtc(state.rereadFromMs);
   if (state.requestsNeeded !== undefined) document.requestsNeeded = state.requestsNeeded;
   return document;
 }

@@ -1,6 +1,6 @@
 /** What a fetch run reports: the summary the command returns and logs, and its text for people. */
 import type { RereadPlan } from './lookback.js';
-import { MINUTE_MS } from './window.js';
+import { MINUTE_MS } from '../graph/limits.js';
 
 export type StopReason = 'caught_up' | 'max_fetch' | 'time_budget' | 'request_budget' | 'aborted';
 

@@ -1,9 +1,7 @@
 /**
  * Window planning: pure functions of the state, the tuning and the clock.
  *
- * Graph rules (https://learn.microsoft.com/graph/api/messagetracingroot-list-messagetraces): a listing is
- * `receivedDateTime ge start and le end`, both inclusive, at most 10 days long, start at most 90 days back,
- * end not in the future. Bounds here are whole seconds, because Graph takes `YYYY-MM-DDThh:mm:ssZ`.
+ * Graph's rules for a listing are in graph/limits.ts; windows here obey them, on whole seconds.
  *
  * The cursor rule (why nothing is lost). A row can become visible, and change status, up to a few minutes
  * after it was received; `lookback` must cover that delay. A window read at time t (the first request of
@@ -13,15 +11,18 @@
  * then final and sent; rows after it are read again by the next run, which starts at the cursor. Row order
  * in a listing is never used.
  */
-import { oldestSafeStartMs } from '../graph/windows.js';
-
-export const SECOND_MS = 1000;
-export const MINUTE_MS = 60_000;
-export const DAY_MS = 86_400_000;
-/** Graph: a listing spans at most 10 days. */
-export const MAX_WINDOW_MS = 10 * DAY_MS;
-/** Graph: a listing starts at most 90 days back (counted from 00:00 UTC today: oldestSafeStartMs). */
-export const RETENTION_MS = 90 * DAY_MS;
+import { IntegrationError } from '../errors.js';
+import {
+  ceilSecond,
+  floorSecond,
+  MAX_LISTING_SPAN_MS,
+  MAX_PAGE_SIZE,
+  MINUTE_MS,
+  oldestSafeStartMs,
+  RETENTION_RULE,
+  SECOND_MS,
+} from '../graph/limits.js';
+import { parseTimeExpression } from '../time/expressions.js';
 
 export interface FetchTuning {
   /**
@@ -47,16 +48,8 @@ export const DEFAULT_TUNING: FetchTuning = {
   initialWindowMs: 10 * MINUTE_MS,
   maxWindowRows: 20_000,
   maxGrowth: 4,
-  pageSize: 5000,
+  pageSize: MAX_PAGE_SIZE,
 };
-
-export function floorSecond(ms: number): number {
-  return Math.floor(ms / SECOND_MS) * SECOND_MS;
-}
-
-export function ceilSecond(ms: number): number {
-  return Math.ceil(ms / SECOND_MS) * SECOND_MS;
-}
 
 /** The latest instant a window may end at, read at `nowMs`. */
 export function latestEnd(nowMs: number, tuning: FetchTuning): number {
@@ -76,10 +69,26 @@ export type FirstStart = { ok: true; startMs: number } | { ok: false; problem: s
  */
 export function firstFetchStart(firstFetchMs: number, nowMs: number, tuning: FetchTuning): FirstStart {
   if (firstFetchMs < oldestSafeStartMs(nowMs, 0)) {
-    return { ok: false, problem: 'is more than 90 days back; Graph keeps message traces for 90 days' };
+    return { ok: false, problem: `is more than 90 days back; ${RETENTION_RULE}` };
   }
   if (firstFetchMs > nowMs) return { ok: false, problem: 'is in the future' };
   return { ok: true, startMs: Math.min(latestEnd(nowMs, tuning), Math.max(floorSecond(firstFetchMs), earliestStart(nowMs, tuning))) };
+}
+
+const FIRST_FETCH_ACCEPTED =
+  'Use an ISO 8601 time such as 2024-01-01T00:00:00Z or a relative time such as "3 days", at most 90 days back.';
+
+/**
+ * first_fetch as typed, resolved: where the first run starts, or the one error every check of first_fetch
+ * gives (the fetch loop's, and any check made before it).
+ */
+export function resolveFirstFetch(firstFetch: string, nowMs: number, tuning: FetchTuning): number {
+  const parsed = parseTimeExpression(firstFetch, nowMs);
+  const start = parsed.ok ? firstFetchStart(parsed.epochMs, nowMs, tuning) : parsed;
+  if (!start.ok) {
+    throw new IntegrationError('invalid_param', `Invalid parameter: first_fetch '${firstFetch}' ${start.problem}. ${FIRST_FETCH_ACCEPTED}`);
+  }
+  return start.startMs;
 }
 
 export interface WindowPlanInput {
@@ -104,13 +113,13 @@ export interface PlannedWindow {
 export function planWindow(input: WindowPlanInput, tuning: FetchTuning): PlannedWindow | null {
   const startMs = Math.max(floorSecond(input.startMs), earliestStart(input.nowMs, tuning));
   const until = input.untilMs === undefined ? latestEnd(input.nowMs, tuning) : Math.min(floorSecond(input.untilMs), latestEnd(input.nowMs, tuning));
-  const limit = Math.min(until, startMs + MAX_WINDOW_MS);
+  const limit = Math.min(until, startMs + MAX_LISTING_SPAN_MS);
   if (limit <= startMs) return null;
   let lengthMs =
     input.rowsPerMinute === undefined
       ? tuning.initialWindowMs
       : input.rowsPerMinute <= 0
-        ? MAX_WINDOW_MS
+        ? MAX_LISTING_SPAN_MS
         : (Math.max(1, input.targetRows) / input.rowsPerMinute) * MINUTE_MS;
   if (input.previousWindowMs !== undefined) lengthMs = Math.min(lengthMs, input.previousWindowMs * tuning.maxGrowth);
   lengthMs = Math.max(SECOND_MS, ceilSecond(lengthMs));

@@ -27,13 +27,12 @@ import type { HttpFetch } from '../http/transport.js';
 import type { IntegrationParams } from '../input/params.js';
 import { mapGraphError } from './errors.js';
 import { buildMessageTraceFilter, odataString } from './filter.js';
+import { MAX_PAGE_SIZE } from './limits.js';
 import { type Page, iteratePages } from './pages.js';
 import { describeIssue, messageTraceDetailPageSchema, messageTracePageSchema } from './schema.js';
 import type { GraphClient, MessageTraceDetail, MessageTracePage, MessageTraceQuery, MessageTraceRow } from './types.js';
 
 export const MESSAGE_TRACES_PATH = '/v1.0/admin/exchange/tracing/messageTraces';
-/** Largest page Graph serves; fewer pages spend less of the request budget. */
-export const DEFAULT_PAGE_SIZE = 5000;
 
 export interface GraphClientDeps {
   params: IntegrationParams;
@@ -214,8 +213,8 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
   }
 
   async function* listMessageTraces(query: MessageTraceQuery, signal?: AbortSignal): AsyncGenerator<MessageTracePage> {
-    const top = query.top ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(top) || top < 1 || top > 5000) throw new RangeError('The page size must be a whole number from 1 to 5000.');
+    const top = query.top ?? MAX_PAGE_SIZE;
+    if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE) throw new RangeError(`The page size must be a whole number from 1 to ${MAX_PAGE_SIZE}.`);
     const { filter } = buildMessageTraceFilter(query);
     const firstUrl = `${origin}${MESSAGE_TRACES_PATH}?$filter=${encodeURIComponent(filter)}&$top=${top}`;
     let pageNumber = 0;

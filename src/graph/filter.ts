@@ -15,6 +15,7 @@
  * second), never one second later: `ge 10:00:01` would lose every row in (10:00:00, 10:00:01). Rows at
  * exactly the shared second come back in both windows and must be deduplicated.
  */
+import { floorSecond, graphTime } from './limits.js';
 import type { MessageTraceFilters, MessageTraceQuery } from './types.js';
 
 /** The instants one listing actually covers: `effectiveStartMs <= t <= effectiveEndMs`. */
@@ -26,19 +27,10 @@ export interface EffectiveBounds {
   le: string;
 }
 
-export function floorToSecond(epochMs: number): number {
-  return Math.floor(epochMs / 1000) * 1000;
-}
-
-/** `YYYY-MM-DDThh:mm:ssZ` of an instant already on a whole second. */
-function graphTime(epochMs: number): string {
-  return `${new Date(epochMs).toISOString().slice(0, 19)}Z`;
-}
-
 export function effectiveBounds(startMs: number, endMs: number): EffectiveBounds {
   if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) throw new RangeError('Time bounds must be finite.');
-  const effectiveStartMs = floorToSecond(startMs);
-  const effectiveEndMs = floorToSecond(endMs);
+  const effectiveStartMs = floorSecond(startMs);
+  const effectiveEndMs = floorSecond(endMs);
   if (effectiveEndMs < effectiveStartMs) throw new RangeError('The end of a listing is before its start.');
   return { effectiveStartMs, effectiveEndMs, ge: graphTime(effectiveStartMs), le: graphTime(effectiveEndMs) };
 }

@@ -81,13 +81,3 @@ export function parseTimeExpression(text: string, nowMs: number): TimeParseResul
   if (iso.isValid && /^\d{4}-\d{2}-\d{2}/.test(input)) return { ok: true, epochMs: iso.toMillis() };
   return { ok: false, problem: 'is not a time' };
 }
-
-/** `YYYY-MM-DDThh:mm:ssZ`: the form Graph documents for `receivedDateTime` filters. */
-export function formatGraphTime(epochMs: number): string {
-  return `${new Date(Math.floor(epochMs / 1000) * 1000).toISOString().slice(0, 19)}Z`;
-}
-
-/** ISO 8601 UTC with milliseconds, for logs, state and `_time`. */
-export function formatIsoUtc(epochMs: number): string {
-  return new Date(epochMs).toISOString();
-}

@@ -1,12 +1,11 @@
 /**
  * Every Entra ID refusal the integration explains, through `main()` with msw answering the token request,
- * plus transport failures and the Graph 401/403 texts. Each message must say what to change, keep
+ * plus transport failures (the Graph 401/403 texts: graph-errors.test.ts). Each message must say what to change, keep
  * Microsoft's code and trace id, and never contain the secret.
  */
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SERVICE_PRINCIPAL_APP_ID, mapGraphAuthError } from '../../src/auth/errors.js';
 import { classifyFetchFailure } from '../../src/auth/network.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CommandError, type CommandOutcome, type JsonObject, isCommandError } from '../../src/engine/types.js';
@@ -209,38 +208,3 @@ describe('configuration errors', () => {
   });
 });
 
-describe('mapGraphAuthError', () => {
-  it('401 service principal missing → how to create it and the wait', () => {
-    const error = mapGraphAuthError(
-      401,
-      JSON.stringify({
-        error: {
-          code: 'UnknownError',
-          message: `Service principal-less authentication failed: The service principal for App ID ${SERVICE_PRINCIPAL_APP_ID} was not found. Please create a service principal for this app in your tenant. Provisioning may take several hours to complete.`,
-        },
-      }),
-      'req-1',
-    );
-    expect(error.code).toBe('graph_unauthorized');
-    expect(error.message).toContain(`POST https://graph.microsoft.com/v1.0/servicePrincipals`);
-    expect(error.message).toContain(`{"appId":"${SERVICE_PRINCIPAL_APP_ID}"}`);
-    expect(error.message).toContain(`New-MgServicePrincipal -AppId ${SERVICE_PRINCIPAL_APP_ID}`);
-    expect(error.message).toContain('24');
-    expect(error.fullMessage).toContain('request id: req-1');
-  });
-
-  it('other 401 → the token was rejected: check tenant and app', () => {
-    const error = mapGraphAuthError(401, { error: { code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' } }, 'req-2');
-    expect(error.code).toBe('graph_unauthorized');
-    expect(error.message).toMatch(/Tenant ID and Client ID/);
-    expect(error.upstreamCode).toBe('InvalidAuthenticationToken');
-  });
-
-  it('403 → the application permission and admin consent', () => {
-    const error = mapGraphAuthError(403, { error: { code: 'Forbidden', message: 'Missing role permissions' } }, 'req-3');
-    expect(error.code).toBe('graph_forbidden');
-    expect(error.message).toContain('application permission ExchangeMessageTrace.Read.All');
-    expect(error.message).toContain('admin consent');
-    expect(error.requestId).toBe('req-3');
-  });
-});

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_MS, MAX_LISTING_SPAN_MS as MAX_WINDOW_MS, MINUTE_MS } from '../../src/graph/limits.js';
 import {
   advanceCursor,
-  DAY_MS,
   DEFAULT_TUNING,
   firstFetchStart,
-  MAX_WINDOW_MS,
-  MINUTE_MS,
   nextDensity,
   planWindow,
   shrinkWindow,

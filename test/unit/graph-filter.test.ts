@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildMessageTraceFilter, effectiveBounds, odataString } from '../../src/graph/filter.js';
-import { MAX_LISTING_SPAN_MS, splitIntoWindows } from '../../src/graph/windows.js';
+import { MAX_LISTING_SPAN_MS } from '../../src/graph/limits.js';
+import { splitIntoWindows } from '../../src/graph/windows.js';
 import { parseFilter } from '../../src/simulator/odata-filter.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');

@@ -1,7 +1,7 @@
 /** The onboarding check's reading of the token and its verdicts, beyond what the simulator can stage. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mapGraphAuthError } from '../../src/auth/errors.js';
+import { mapGraphError } from '../../src/graph/errors.js';
 import {
   SERVICE_PRINCIPAL_LOOKUP_PATH,
   assessOnboarding,
@@ -83,7 +83,7 @@ describe('the README', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('### Onboarding self-check'));
     const shown = /```\n([\s\S]*?)\n```/.exec(section)?.[1];
-    const explained = await explainRefusal(mapGraphAuthError(403, '{}', 'r'), deps(fakeJwt({ roles: ['Domain.Read.All'] }), () => ({ value: [] })));
+    const explained = await explainRefusal(mapGraphError(403, '{}', new Headers({ 'request-id': 'r' })), deps(fakeJwt({ roles: ['Domain.Read.All'] }), () => ({ value: [] })));
     expect(shown).toBe(explained.message);
   });
 });
