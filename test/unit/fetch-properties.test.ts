@@ -154,7 +154,9 @@ const PROPERTY_TIME_LIMIT_MS = 100_000;
 /** Which look-back decisions and read orders the generated runs went through (checked at the end). */
 const exercised = new Set<string>();
 
-async function runScenario(scenario: Scenario): Promise<void> {
+/** Runs a scenario to the end and checks delivery; returns the look-back decisions and read orders it went through. */
+async function runScenario(scenario: Scenario): Promise<Set<string>> {
+  const paths = new Set<string>();
   const truth = buildTruth(scenario);
   const memory = new MemoryEngine({ startTimeMs: T0 + scenario.firstRunDelayMs });
   const engine = new FaultyEngine(memory);
@@ -197,8 +199,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
     }
     try {
       const summary = await runFetch({ ...base, maxFetch: planned.maxFetch, deadlineMs: memory.now() + planned.timeBudgetMs });
-      exercised.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
-      if (summary.lookback.continuesNextRun) exercised.add('continues');
+      paths.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
+      if (summary.lookback.continuesNextRun) paths.add('continues');
     } catch (error) {
       if (!(error instanceof Error) || !PLANNED.test(error.message)) throw error;
       crashedRuns.add(run);
@@ -216,7 +218,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
     run++;
     engine.startRun(run);
     const summary = await runFetch({ ...base, maxFetch: 1000, deadlineMs: memory.now() + 240_000 });
-    exercised.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
+    paths.add(summary.lookback.reason).add(summary.lookback.order).add(summary.stopReason);
     const state = parseState(memory.lastRun);
     // Past the cursor every row was read in its final state and sent.
     if (state && state.cursorMs > lastReceived + 1000) break;
@@ -242,6 +244,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
   }
   // Every event carries _time = receivedDateTime in ISO UTC.
   for (const event of memory.events) expect(event._time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  for (const path of paths) exercised.add(path);
+  return paths;
 }
 
 /** Rows arriving while runs happen, slow pages: reads land inside the lookback, where the cursor rule matters. */
@@ -268,20 +272,24 @@ const busyScenarioArb = scenarioArb.chain((scenario) =>
 
 describe('fetch loop properties', () => {
   it('delivers every final status, nothing twice except after a crash, whatever the order, schedule and failures', async () => {
-    await fc.assert(fc.asyncProperty(scenarioArb, runScenario), {
+    await fc.assert(fc.asyncProperty(scenarioArb, async (scenario) => void (await runScenario(scenario))), {
       numRuns: 500,
       interruptAfterTimeLimit: PROPERTY_TIME_LIMIT_MS,
-      markInterruptAsFailure: true,
+      // Interrupted without a counterexample (a slow, loaded machine) passes with the runs it made; a
+      // counterexample found before the limit still fails, with its seed.
+      markInterruptAsFailure: false,
     });
   }, PROPERTY_TIME_LIMIT_MS + 20_000);
 
   it('holds when reads land inside the lookback and pages are slow', async () => {
     // Random seeds; fast-check prints the seed (and the path to the counterexample) when it fails. Shrinking
     // these scenarios can take minutes, so it is cut off before the test's own timeout would hide the seed.
-    await fc.assert(fc.asyncProperty(busyScenarioArb, runScenario), {
+    await fc.assert(fc.asyncProperty(busyScenarioArb, async (scenario) => void (await runScenario(scenario))), {
       numRuns: 300,
       interruptAfterTimeLimit: PROPERTY_TIME_LIMIT_MS,
-      markInterruptAsFailure: true,
+      // Interrupted without a counterexample (a slow, loaded machine) passes with the runs it made; a
+      // counterexample found before the limit still fails, with its seed.
+      markInterruptAsFailure: false,
     });
   }, PROPERTY_TIME_LIMIT_MS + 20_000);
 
@@ -293,7 +301,14 @@ describe('fetch loop properties', () => {
     await runScenario(scenario);
   }, 60_000);
 
-  it('the generated runs went through every look-back decision and read order', () => {
+  it("continues a look-back re-read in the next run when this run's share of the budget is spent (fixed scenario)", async () => {
+    // Random runs reach this path about once in 150 busy scenarios; this one, drawn from busyScenarioArb,
+    // always does, so the coverage check below does not depend on the seed.
+    const scenario = JSON.parse(readFileSync(new URL('../fixtures/fetch-busy-reread-continues.json', import.meta.url), 'utf8')) as Scenario;
+    expect(await runScenario(scenario)).toContain('continues');
+  }, 60_000);
+
+  it('the generated runs and fixed scenarios went through every look-back decision and read order', () => {
     for (const path of ['one_window', 'backlog', 'shared', 'overgrown', 'continues', 'new_first', 'from_cursor', 'request_budget']) {
       expect(exercised, path).toContain(path);
     }
