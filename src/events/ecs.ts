@@ -7,13 +7,47 @@
  * https://www.elastic.co/guide/en/ecs/current/ecs-email.html
  */
 import type { TraceEvent } from '../engine/types.js';
-import { compact, traceFacts } from './fields.js';
+import { isDetailEvent } from '../details/event.js';
+import { compact, detailFacts, traceFacts } from './fields.js';
 
 /** The ECS release the mapping was checked against. */
 export const ECS_VERSION = '9.4.0';
 export const ECS_DATASET = 'o365_message_trace.trace';
+export const ECS_DETAIL_DATASET = 'o365_message_trace.detail';
 
 export function toEcs(event: TraceEvent): Record<string, unknown> {
+  return isDetailEvent(event) ? detailToEcs(event) : traceToEcs(event);
+}
+
+/** A detail event: the step is `event.action`, its place `event.sequence`, Graph's description `message`. */
+function detailToEcs(event: TraceEvent): Record<string, unknown> {
+  const facts = detailFacts(event);
+  return compact({
+    '@timestamp': facts.timeIso,
+    ecs: { version: ECS_VERSION },
+    message: facts.description,
+    event: compact({
+      kind: 'event',
+      category: ['email'],
+      type: ['info'],
+      action: facts.step,
+      dataset: ECS_DETAIL_DATASET,
+      id: facts.eventId,
+      sequence: facts.sequence,
+      original: facts.original,
+    }),
+    email: compact({
+      direction: facts.direction,
+      from: facts.sender === undefined ? undefined : { address: [facts.sender] },
+      to: facts.recipient === undefined ? undefined : { address: [facts.recipient] },
+      message_id: facts.messageId,
+      local_id: facts.traceId || undefined,
+    }),
+    observer: { vendor: 'Microsoft', product: 'Exchange Online' },
+  });
+}
+
+function traceToEcs(event: TraceEvent): Record<string, unknown> {
   const facts = traceFacts(event);
   const ips = [facts.fromIp, facts.toIp].filter((ip): ip is string => ip !== undefined);
   return compact({

@@ -7,7 +7,8 @@
  * enum ids). https://schema.ocsf.io/classes/email_activity
  */
 import type { TraceEvent } from '../engine/types.js';
-import { type Direction, type Outcome, compact, traceFacts } from './fields.js';
+import { isDetailEvent } from '../details/event.js';
+import { type Direction, type Outcome, compact, detailFacts, traceFacts } from './fields.js';
 
 /** The OCSF schema release the mapping was checked against (shared/ocsf-schema/version.json). */
 export const OCSF_SCHEMA_VERSION = '1.9.0-dev';
@@ -31,22 +32,59 @@ const STATUS_IDS: Record<Outcome, { id: number; caption: string }> = {
   failure: { id: 2, caption: 'Failure' },
 };
 
+const PRODUCT = { name: 'Exchange Online', vendor_name: 'Microsoft', feature: { name: 'Message Trace' } };
+
 export function toOcsf(event: TraceEvent): Record<string, unknown> {
+  return isDetailEvent(event) ? detailToOcsf(event) : traceToOcsf(event);
+}
+
+/**
+ * A detail event: also a Trace activity of the same message and recipient, one processing step. The step
+ * is `status_code`, Graph's description `status_detail`; how delivery ended is the trace event's to say.
+ */
+function detailToOcsf(event: TraceEvent): Record<string, unknown> {
+  const facts = detailFacts(event);
+  const direction = DIRECTION_IDS[facts.direction];
+  const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
+  return compact({
+    ...CLASS_FIELDS,
+    time: facts.timeMs,
+    timezone_offset: 0,
+    direction_id: direction.id,
+    direction: direction.caption,
+    message_trace_uid: facts.traceId || undefined,
+    from: facts.sender,
+    to: recipients,
+    email: compact({ from: facts.sender, to: recipients, message_uid: facts.messageId }),
+    status_id: STATUS_IDS.unknown.id,
+    status: STATUS_IDS.unknown.caption,
+    status_code: facts.step,
+    status_detail: facts.description,
+    metadata: { version: OCSF_SCHEMA_VERSION, uid: facts.eventId, original_time: facts.timeIso, product: PRODUCT },
+    raw_data: facts.original,
+  });
+}
+
+const CLASS_FIELDS = {
+  activity_id: ACTIVITY_TRACE,
+  activity_name: 'Trace',
+  category_uid: CATEGORY_UID,
+  category_name: 'Network Activity',
+  class_uid: CLASS_UID,
+  class_name: 'Email Activity',
+  type_uid: CLASS_UID * 100 + ACTIVITY_TRACE,
+  type_name: 'Email Activity: Trace',
+  severity_id: 1,
+  severity: 'Informational',
+};
+
+function traceToOcsf(event: TraceEvent): Record<string, unknown> {
   const facts = traceFacts(event);
   const direction = DIRECTION_IDS[facts.direction];
   const status = STATUS_IDS[facts.outcome];
   const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
   return compact({
-    activity_id: ACTIVITY_TRACE,
-    activity_name: 'Trace',
-    category_uid: CATEGORY_UID,
-    category_name: 'Network Activity',
-    class_uid: CLASS_UID,
-    class_name: 'Email Activity',
-    type_uid: CLASS_UID * 100 + ACTIVITY_TRACE,
-    type_name: 'Email Activity: Trace',
-    severity_id: 1,
-    severity: 'Informational',
+    ...CLASS_FIELDS,
     time: facts.timeMs,
     timezone_offset: 0,
     direction_id: direction.id,
@@ -70,7 +108,7 @@ export function toOcsf(event: TraceEvent): Record<string, unknown> {
       version: OCSF_SCHEMA_VERSION,
       uid: facts.eventId,
       original_time: facts.timeIso,
-      product: { name: 'Exchange Online', vendor_name: 'Microsoft', feature: { name: 'Message Trace' } },
+      product: PRODUCT,
     },
     raw_data: facts.original,
   });
