@@ -32,6 +32,19 @@ const STATUS_IDS: Record<Outcome, { id: number; caption: string }> = {
   failure: { id: 2, caption: 'Failure' },
 };
 
+const CLASS_FIELDS = {
+  activity_id: ACTIVITY_TRACE,
+  activity_name: 'Trace',
+  category_uid: CATEGORY_UID,
+  category_name: 'Network Activity',
+  class_uid: CLASS_UID,
+  class_name: 'Email Activity',
+  type_uid: CLASS_UID * 100 + ACTIVITY_TRACE,
+  type_name: 'Email Activity: Trace',
+  severity_id: 1,
+  severity: 'Informational',
+};
+
 const PRODUCT = { name: 'Exchange Online', vendor_name: 'Microsoft', feature: { name: 'Message Trace' } };
 
 export function toOcsf(event: TraceEvent): Record<string, unknown> {
@@ -65,18 +78,6 @@ function detailToOcsf(event: TraceEvent): Record<string, unknown> {
   });
 }
 
-const CLASS_FIELDS = {
-  activity_id: ACTIVITY_TRACE,
-  activity_name: 'Trace',
-  category_uid: CATEGORY_UID,
-  category_name: 'Network Activity',
-  class_uid: CLASS_UID,
-  class_name: 'Email Activity',
-  type_uid: CLASS_UID * 100 + ACTIVITY_TRACE,
-  type_name: 'Email Activity: Trace',
-  severity_id: 1,
-  severity: 'Informational',
-};
 
 function traceToOcsf(event: TraceEvent): Record<string, unknown> {
   const facts = traceFacts(event);
