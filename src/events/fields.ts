@@ -69,7 +69,10 @@ function direction(value: unknown): Direction {
  * The facts of one detail event (src/details/event.ts): one processing step of a traced row. The trace's
  * own facts (addresses, direction, message id) come from the row the step belongs to.
  */
-export interface DetailFacts extends Pick<TraceFacts, 'traceId' | 'timeIso' | 'timeMs' | 'direction' | 'sender' | 'recipient' | 'messageId' | 'original'> {
+/** What trace and detail events both say about the message. */
+export type MessageFacts = Pick<TraceFacts, 'traceId' | 'timeIso' | 'timeMs' | 'direction' | 'sender' | 'recipient' | 'messageId' | 'original'>;
+
+export interface DetailFacts extends MessageFacts {
   /** trace id / recipient / step, as `detailKey`. */
   eventId: string;
   /** Graph's name for the step (`Receive`, `Fail`, `Quarantine`…). */

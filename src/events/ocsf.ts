@@ -8,7 +8,7 @@
  */
 import type { TraceEvent } from '../engine/types.js';
 import { isDetailEvent } from '../details/event.js';
-import { type Direction, type Outcome, compact, detailFacts, traceFacts } from './fields.js';
+import { type Direction, type MessageFacts, type Outcome, compact, detailFacts, traceFacts } from './fields.js';
 
 /** The OCSF schema release the mapping was checked against (shared/ocsf-schema/version.json). */
 export const OCSF_SCHEMA_VERSION = '1.9.0-dev';
@@ -47,6 +47,21 @@ const CLASS_FIELDS = {
 
 const PRODUCT = { name: 'Exchange Online', vendor_name: 'Microsoft', feature: { name: 'Message Trace' } };
 
+/** What trace and detail events share: the class, the time, the direction, the trace id, the addresses. */
+function commonFields(facts: MessageFacts) {
+  const direction = DIRECTION_IDS[facts.direction];
+  return {
+    ...CLASS_FIELDS,
+    time: facts.timeMs,
+    timezone_offset: 0,
+    direction_id: direction.id,
+    direction: direction.caption,
+    message_trace_uid: facts.traceId || undefined,
+    from: facts.sender,
+    to: facts.recipient === undefined ? undefined : [facts.recipient],
+  };
+}
+
 export function toOcsf(event: TraceEvent): Record<string, unknown> {
   return isDetailEvent(event) ? detailToOcsf(event) : traceToOcsf(event);
 }
@@ -57,17 +72,9 @@ export function toOcsf(event: TraceEvent): Record<string, unknown> {
  */
 function detailToOcsf(event: TraceEvent): Record<string, unknown> {
   const facts = detailFacts(event);
-  const direction = DIRECTION_IDS[facts.direction];
   const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
   return compact({
-    ...CLASS_FIELDS,
-    time: facts.timeMs,
-    timezone_offset: 0,
-    direction_id: direction.id,
-    direction: direction.caption,
-    message_trace_uid: facts.traceId || undefined,
-    from: facts.sender,
-    to: recipients,
+    ...commonFields(facts),
     email: compact({ from: facts.sender, to: recipients, message_uid: facts.messageId }),
     status_id: STATUS_IDS.unknown.id,
     status: STATUS_IDS.unknown.caption,
@@ -78,21 +85,12 @@ function detailToOcsf(event: TraceEvent): Record<string, unknown> {
   });
 }
 
-
 function traceToOcsf(event: TraceEvent): Record<string, unknown> {
   const facts = traceFacts(event);
-  const direction = DIRECTION_IDS[facts.direction];
   const status = STATUS_IDS[facts.outcome];
   const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
   return compact({
-    ...CLASS_FIELDS,
-    time: facts.timeMs,
-    timezone_offset: 0,
-    direction_id: direction.id,
-    direction: direction.caption,
-    message_trace_uid: facts.traceId || undefined,
-    from: facts.sender,
-    to: recipients,
+    ...commonFields(facts),
     email: compact({
       from: facts.sender,
       to: recipients,
