@@ -1,33 +1,67 @@
 /**
- * fetch-events: one collection run (src/fetch/run.ts) with the shared clients, bounded by the time budget.
- * The result asks the engine to run again at once (`nextTrigger: '0'`) while a backlog is left, except when
- * the request budget is spent: then running again at once would only find it spent.
+ * fetch-events: one collection run (src/fetch/run.ts) with the shared clients, bounded by the time budget,
+ * then, when `details_statuses` asks for them, the details of queued rows (src/details/drain.ts) with what
+ * is left of the run. The result asks the engine to run again at once (`nextTrigger: '0'`) while a backlog
+ * is left, except when the request budget is spent: then running again at once would only find it spent.
  */
 import type { CommandResult } from '../engine/types.js';
-import { DEFAULT_TIME_BUDGET_MS, describeRun, runFetch } from '../fetch/run.js';
+import { DEFAULT_DETAILS_PER_5MIN, type DrainSummary, drainDetails, listingReserve, queueChosenRows } from '../details/drain.js';
+import { DEFAULT_TIME_BUDGET_MS, describeRun, type FetchRunSummary, runFetch } from '../fetch/run.js';
 import type { GraphClientWithStats } from '../graph/client.js';
+import { DEFAULT_REQUEST_BUDGET } from '../http/budget.js';
 import { buildClients } from './clients.js';
 import { tenantDomainsFor, withDirectionOnSend } from './direction.js';
 import type { CommandHandler } from './types.js';
+
+/** Details wait for a run whose trace windows ended normally: never for one cut short by a budget. */
+function drainAllowed(summary: FetchRunSummary): boolean {
+  return summary.stopReason === 'caught_up' || summary.stopReason === 'max_fetch';
+}
+
+function describeDetails(details: DrainSummary): string {
+  return (
+    `\n\nDetails: ${details.events} detail events from ${details.lookups} lookups; ${details.queued} rows waiting (${details.stopReason}).` +
+    (details.droppedTotal > 0 ? ` ${details.droppedTotal} rows found the details queue full and got no details.` : '')
+  );
+}
 
 export const fetchEvents: CommandHandler = async (context) => {
   const { params, engine } = context;
   const deadlineMs = engine.now() + DEFAULT_TIME_BUDGET_MS;
   const { graph } = buildClients(context, { deadlineMs });
   const domains = await tenantDomainsFor(context, graph);
+  const sending = withDirectionOnSend(engine, domains);
+  const statuses = new Set(params.detailsStatuses ?? []);
   const summary = await runFetch({
-    engine: withDirectionOnSend(engine, domains),
+    engine: sending,
     graph,
     maxFetch: params.maxFetch,
     firstFetch: params.firstFetch,
     lookbackMinutes: params.lookbackMinutes,
     intervalMs: params.eventFetchInterval * 60_000,
     deadlineMs,
+    ...(statuses.size > 0 ? { beforeSend: queueChosenRows(engine, statuses) } : {}),
   });
+  let details: DrainSummary | undefined;
+  // Rows queued under an earlier setting still get their details after details_statuses is emptied.
+  if (drainAllowed(summary)) {
+    details = await drainDetails({
+      engine: sending,
+      graph,
+      capPer5Min: params.detailsMaxPer5Min ?? DEFAULT_DETAILS_PER_5MIN,
+      deadlineMs,
+      reserve: listingReserve(graph.budget?.shape ?? DEFAULT_REQUEST_BUDGET, summary.lookback.requestsSpent),
+    });
+  }
+  const showDetails = details !== undefined && (statuses.size > 0 || details.lookups > 0 || details.queued > 0);
   // The client's own counts (requests, retries, token refreshes) feed the standalone collector's metrics.
   const { stats } = graph as Partial<GraphClientWithStats>;
-  const rawResponse = stats ? { ...summary, graphRequests: { ...stats } } : summary;
-  const result: CommandResult = { readableOutput: describeRun(summary), rawResponse };
+  const withDetails = showDetails ? { ...summary, details } : summary;
+  const rawResponse = stats ? { ...withDetails, graphRequests: { ...stats } } : withDetails;
+  const result: CommandResult = {
+    readableOutput: describeRun(summary) + (showDetails && details ? describeDetails(details) : ''),
+    rawResponse,
+  };
   if (summary.backlog && summary.stopReason !== 'request_budget') result.nextTrigger = '0';
   return result;
 };

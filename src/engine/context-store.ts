@@ -4,7 +4,7 @@
  */
 import type { Engine, JsonObject, JsonValue } from './types.js';
 
-export type ContextKey = 'msalCache' | 'tokenCache' | 'requestLog' | 'tenantDomains';
+export type ContextKey = 'msalCache' | 'tokenCache' | 'requestLog' | 'tenantDomains' | 'detailsQueue';
 
 function asObject(value: unknown): JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};

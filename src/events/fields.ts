@@ -65,6 +65,39 @@ function direction(value: unknown): Direction {
   return (DIRECTIONS as readonly unknown[]).includes(value) ? (value as Direction) : 'unknown';
 }
 
+/**
+ * The facts of one detail event (src/details/event.ts): one processing step of a traced row. The trace's
+ * own facts (addresses, direction, message id) come from the row the step belongs to.
+ */
+/** What trace and detail events both say about the message. */
+export type MessageFacts = Pick<TraceFacts, 'traceId' | 'timeIso' | 'timeMs' | 'direction' | 'sender' | 'recipient' | 'messageId' | 'original'>;
+
+export interface DetailFacts extends MessageFacts {
+  /** trace id / recipient / step, as `detailKey`. */
+  eventId: string;
+  /** Graph's name for the step (`Receive`, `Fail`, `Quarantine`…). */
+  step: string;
+  sequence: number | undefined;
+  description: string | undefined;
+}
+
+export function detailFacts(event: TraceEvent): DetailFacts {
+  return {
+    traceId: String(event.traceId ?? ''),
+    eventId: String(event.detailKey ?? ''),
+    timeIso: event._time,
+    timeMs: Date.parse(event._time),
+    direction: direction(event.direction),
+    sender: address(event.senderAddress),
+    recipient: address(event.recipientAddress),
+    messageId: text(event.messageId),
+    step: text(event.event) ?? 'unknown',
+    sequence: typeof event.step === 'number' && Number.isSafeInteger(event.step) ? event.step : undefined,
+    description: text(event.description),
+    original: JSON.stringify(event),
+  };
+}
+
 export function traceFacts(event: TraceEvent): TraceFacts {
   const traceId = String(event.id ?? '');
   const statusText = text(event.status) ?? 'unknown';

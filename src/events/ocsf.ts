@@ -7,7 +7,8 @@
  * enum ids). https://schema.ocsf.io/classes/email_activity
  */
 import type { TraceEvent } from '../engine/types.js';
-import { type Direction, type Outcome, compact, traceFacts } from './fields.js';
+import { isDetailEvent } from '../details/event.js';
+import { type Direction, type MessageFacts, type Outcome, compact, detailFacts, traceFacts } from './fields.js';
 
 /** The OCSF schema release the mapping was checked against (shared/ocsf-schema/version.json). */
 export const OCSF_SCHEMA_VERSION = '1.9.0-dev';
@@ -31,29 +32,65 @@ const STATUS_IDS: Record<Outcome, { id: number; caption: string }> = {
   failure: { id: 2, caption: 'Failure' },
 };
 
-export function toOcsf(event: TraceEvent): Record<string, unknown> {
-  const facts = traceFacts(event);
+const CLASS_FIELDS = {
+  activity_id: ACTIVITY_TRACE,
+  activity_name: 'Trace',
+  category_uid: CATEGORY_UID,
+  category_name: 'Network Activity',
+  class_uid: CLASS_UID,
+  class_name: 'Email Activity',
+  type_uid: CLASS_UID * 100 + ACTIVITY_TRACE,
+  type_name: 'Email Activity: Trace',
+  severity_id: 1,
+  severity: 'Informational',
+};
+
+const PRODUCT = { name: 'Exchange Online', vendor_name: 'Microsoft', feature: { name: 'Message Trace' } };
+
+/** What trace and detail events share: the class, the time, the direction, the trace id, the addresses. */
+function commonFields(facts: MessageFacts) {
   const direction = DIRECTION_IDS[facts.direction];
-  const status = STATUS_IDS[facts.outcome];
-  const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
-  return compact({
-    activity_id: ACTIVITY_TRACE,
-    activity_name: 'Trace',
-    category_uid: CATEGORY_UID,
-    category_name: 'Network Activity',
-    class_uid: CLASS_UID,
-    class_name: 'Email Activity',
-    type_uid: CLASS_UID * 100 + ACTIVITY_TRACE,
-    type_name: 'Email Activity: Trace',
-    severity_id: 1,
-    severity: 'Informational',
+  return {
+    ...CLASS_FIELDS,
     time: facts.timeMs,
     timezone_offset: 0,
     direction_id: direction.id,
     direction: direction.caption,
     message_trace_uid: facts.traceId || undefined,
     from: facts.sender,
-    to: recipients,
+    to: facts.recipient === undefined ? undefined : [facts.recipient],
+  };
+}
+
+export function toOcsf(event: TraceEvent): Record<string, unknown> {
+  return isDetailEvent(event) ? detailToOcsf(event) : traceToOcsf(event);
+}
+
+/**
+ * A detail event: also a Trace activity of the same message and recipient, one processing step. The step
+ * is `status_code`, Graph's description `status_detail`; how delivery ended is the trace event's to say.
+ */
+function detailToOcsf(event: TraceEvent): Record<string, unknown> {
+  const facts = detailFacts(event);
+  const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
+  return compact({
+    ...commonFields(facts),
+    email: compact({ from: facts.sender, to: recipients, message_uid: facts.messageId }),
+    status_id: STATUS_IDS.unknown.id,
+    status: STATUS_IDS.unknown.caption,
+    status_code: facts.step,
+    status_detail: facts.description,
+    metadata: { version: OCSF_SCHEMA_VERSION, uid: facts.eventId, original_time: facts.timeIso, product: PRODUCT },
+    raw_data: facts.original,
+  });
+}
+
+function traceToOcsf(event: TraceEvent): Record<string, unknown> {
+  const facts = traceFacts(event);
+  const status = STATUS_IDS[facts.outcome];
+  const recipients = facts.recipient === undefined ? undefined : [facts.recipient];
+  return compact({
+    ...commonFields(facts),
     email: compact({
       from: facts.sender,
       to: recipients,
@@ -70,7 +107,7 @@ export function toOcsf(event: TraceEvent): Record<string, unknown> {
       version: OCSF_SCHEMA_VERSION,
       uid: facts.eventId,
       original_time: facts.timeIso,
-      product: { name: 'Exchange Online', vendor_name: 'Microsoft', feature: { name: 'Message Trace' } },
+      product: PRODUCT,
     },
     raw_data: facts.original,
   });

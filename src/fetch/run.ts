@@ -13,7 +13,7 @@
  * state, from which the next run reads the same windows again; the dedup keys saved with it mean only
  * events of the unsaved window can be sent twice.
  */
-import { EVENT_META, type Engine } from '../engine/types.js';
+import { EVENT_META, type Engine, type TraceEvent } from '../engine/types.js';
 import { isIntegrationError } from '../errors.js';
 import { floorSecond, isoUtc, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
 import type { GraphClient, MessageTraceRow } from '../graph/types.js';
@@ -54,6 +54,11 @@ export interface FetchRunOptions {
   deadlineMs: number;
   tuning?: Partial<FetchTuning>;
   signal?: AbortSignal;
+  /**
+   * Called with a window's new events before they are sent (and so before the state moves): the details
+   * queue saves its rows here, so a crash after it leaves at worst a lookup queued twice, never one lost.
+   */
+  beforeSend?: (events: readonly TraceEvent[]) => Promise<void>;
 }
 
 /** One pass of windows: from `fromMs` to `untilMs` (or now − margin), re-reading the look-back or not. */
@@ -334,9 +339,12 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         continue;
       }
 
-      // Fold → send → save, in that order.
+      // Fold → (queue details) → send → save, in that order.
       const folded = foldWindow(state, window, read, { lookbackMs, tuning, reread: pass.lookback ? { untilMs: readUpToAtStart } : undefined });
-      if (folded.events.length > 0) await engine.sendEvents(folded.events, EVENT_META);
+      if (folded.events.length > 0) {
+        await options.beforeSend?.(folded.events);
+        await engine.sendEvents(folded.events, EVENT_META);
+      }
       state = folded.state;
       await save();
 

@@ -62,6 +62,13 @@ export interface IntegrationParams {
   internalDomains?: string[];
   /** Also read the tenant's verified domains from Graph (Domain.Read.All). */
   discoverDomains?: boolean;
+  /**
+   * Statuses (lower case) whose rows get detail events; empty: none. parseParams always sets this and the
+   * next field; optional only so that params written out by hand elsewhere keep compiling.
+   */
+  detailsStatuses?: string[];
+  /** Detail lookups allowed in any 5 minutes. */
+  detailsMaxPer5Min?: number;
 }
 
 type Raw = string | boolean | undefined;
@@ -107,6 +114,20 @@ function domainList(value: string): Coerced<string> {
   });
   if (bad.length > 0) return { ok: false, problem: `has ${bad.map((item) => `'${item}'`).join(', ')}, not a domain name` };
   return { ok: true, value: [...new Set(typed.map(normalised))].join(',') };
+}
+
+/** Statuses a row can end in or pass through (v1.0 spelling); `details_statuses` picks from these. */
+const DETAIL_STATUSES = ['failed', 'quarantined', 'filteredAsSpam', 'delivered', 'expanded', 'pending', 'gettingStatus', 'recalled'];
+/** Half the default request budget (90 per 5 minutes): the other half stays with collection. */
+export const MAX_DETAILS_PER_5MIN = 45;
+
+/** Comma-separated statuses, any case; normalised to one comma-joined lower-case string. */
+function statusList(value: string): Coerced<string> {
+  const typed = value.split(/[,;\s]+/).filter((item) => item !== '');
+  const known = new Set(DETAIL_STATUSES.map((status) => status.toLowerCase()));
+  const bad = typed.filter((item) => !known.has(item.toLowerCase()));
+  if (bad.length > 0) return { ok: false, problem: `has ${bad.map((item) => `'${item}'`).join(', ')}, not a message trace status` };
+  return { ok: true, value: [...new Set(typed.map((item) => item.toLowerCase()))].join(',') };
 }
 
 function wholeNumber(min: number, max: number) {
@@ -252,6 +273,16 @@ export const PARAM_RULES: Record<string, ParamRule> = {
     refine: domainList,
   },
   discover_domains: { key: 'discoverDomains', accepted: 'Use true or false.' },
+  details_statuses: {
+    key: 'detailsStatuses',
+    accepted: `Use statuses separated by commas, from: ${DETAIL_STATUSES.join(', ')} (for example failed, quarantined, filteredAsSpam), or leave it empty for no details.`,
+    refine: statusList,
+  },
+  details_max_per_5min: {
+    key: 'detailsMaxPer5Min',
+    accepted: `Use a whole number from 1 to ${MAX_DETAILS_PER_5MIN}: detail lookups share the tenant's message trace quota with collection.`,
+    refine: wholeNumber(1, MAX_DETAILS_PER_5MIN),
+  },
   isFetchEvents: { key: 'isFetchEvents', accepted: 'Use true or false.' },
   eventFetchInterval: {
     key: 'eventFetchInterval',
@@ -353,5 +384,7 @@ export function parseParams(raw: Record<string, unknown>, manifest: Manifest = l
     eventFetchInterval: values.eventFetchInterval as number,
     internalDomains: typeof values.internalDomains === 'string' && values.internalDomains !== '' ? values.internalDomains.split(',') : [],
     discoverDomains: (values.discoverDomains as boolean | undefined) ?? false,
+    detailsStatuses: typeof values.detailsStatuses === 'string' && values.detailsStatuses !== '' ? values.detailsStatuses.split(',') : [],
+    detailsMaxPer5Min: values.detailsMaxPer5Min as number,
   };
 }

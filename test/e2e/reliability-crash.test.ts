@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type FSWatcher, statSync, watch } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,11 +93,11 @@ interface Exit {
 }
 
 /** One `fetch-events --json` process; `killWhen` may kill it (returns a cleanup). */
-function fetchProcess(stateDir: string, killWhen?: (child: ChildProcess) => () => void): Promise<Exit> {
+function fetchProcess(stateDir: string, killWhen?: (child: ChildProcess) => () => void, extraEnv: Record<string, string> = {}): Promise<Exit> {
   const started = Date.now();
   const child = spawn(process.execPath, [cliBundle, 'fetch-events', '--state-dir', stateDir, '--json'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -304,6 +304,78 @@ describe('crash consistency of fetch-events (SIGKILL)', () => {
       expect((await checkState(lane.dir)).tempFiles).toBe(0);
     }
     expect(summaries.every((s) => s.events >= s.expected)).toBe(true);
+  }, 150_000);
+
+  it('killed while detail lookups are queued: every chosen row still gets its details, no trace event lost', async () => {
+    const dir = join(base, 'details');
+    const startMs = Math.floor((Date.now() - 40 * 60_000) / 1000) * 1000;
+    const detailsEnv = {
+      O365MT_FIRST_FETCH: new Date(startMs).toISOString(),
+      O365MT_DETAILS_STATUSES: 'quarantined',
+      O365MT_DETAILS_MAX_PER_5MIN: '45',
+    };
+    const queued = async (): Promise<number> => {
+      const context = JSON.parse((await readText(join(dir, 'integration-context.json'))) ?? '{}') as { detailsQueue?: { items?: unknown[] } };
+      return context.detailsQueue?.items?.length ?? 0;
+    };
+    // Processes here start every second or two, not every minute: left alone they would spend the request
+    // budget down to the listing's reserve and reach the details cap, and details would (rightly) wait.
+    // Each process starts as if 5 minutes had passed since the last: the request log and the cap's log are
+    // cleared (the virtual-clock test in details.test.ts checks the cap itself).
+    const budgetPassed = async (): Promise<void> => {
+      const text = await readText(join(dir, 'integration-context.json'));
+      if (text === undefined) return;
+      const context = JSON.parse(text) as Record<string, unknown>;
+      delete context.requestLog;
+      const queue = context.detailsQueue as { lookups?: unknown } | undefined;
+      if (queue !== undefined) queue.lookups = [];
+      await writeFile(join(dir, 'integration-context.json'), JSON.stringify(context));
+    };
+    const random = seeded(1515);
+    const isStateTemp = (name: string) => /^\.(last-run|integration-context)\.json\..*\.tmp$/.test(name);
+    let kills = 0;
+    let killsWhileQueued = 0;
+    for (let attempt = 0; attempt < 30 && kills < 10; attempt++) {
+      const waiting = await queued();
+      // Kill at a write of state or context (queue saves among them) or at a send (trace or detail events).
+      const plan =
+        attempt === 0
+          ? killAfter(Math.floor(fullRunMs * 0.8))
+          : attempt % 2 === 0
+            ? killOnFile(dir, (name) => name === 'events.ndjson', 1 + Math.floor(random() * 3))
+            : killOnFile(dir, isStateTemp, 1 + Math.floor(random() * 10));
+      await budgetPassed();
+      const exit = await fetchProcess(dir, plan, detailsEnv);
+      if (exit.signal === 'SIGKILL') {
+        kills++;
+        if (waiting > 0 || (await queued()) > 0) killsWhileQueued++;
+      } else expect(exit.code, exit.stderr).toBe(0);
+    }
+    expect(kills).toBeGreaterThanOrEqual(8);
+    expect(killsWhileQueued).toBeGreaterThan(0);
+    let last = '';
+    for (let run = 0; ; run++) {
+      expect(run, `runs until caught up and drained; last: ${last}`).toBeLessThan(20);
+      await budgetPassed();
+      const exit = await fetchProcess(dir, undefined, detailsEnv);
+      expect(exit.code, exit.stderr).toBe(0);
+      last = exit.stdout;
+      const outcome = JSON.parse(exit.stdout) as { nextTrigger?: string };
+      if (outcome.nextTrigger !== '0' && (await queued()) === 0) break;
+    }
+    const events = ((await readText(join(dir, 'events.ndjson'))) ?? '')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as TraceEvent);
+    const traces = events.filter((event) => event.eventType === undefined);
+    const cursor = parseState(JSON.parse((await readText(join(dir, 'last-run.json'))) ?? '{}'))?.cursorMs ?? 0;
+    const result = compareWithTruth(sim.groundTruth(startMs, cursor), traces, startMs, cursor);
+    expect(result.missing).toEqual([]);
+    expect(result.unexpected).toEqual([]);
+    const detailed = new Set(events.filter((event) => event.eventType === 'messageTraceDetail').map((event) => `${String(event.traceId)}|${String(event.recipientAddress)}`));
+    const chosen = traces.filter((event) => event.status === 'quarantined');
+    expect(chosen.length).toBeGreaterThan(5);
+    expect(chosen.filter((event) => !detailed.has(`${String(event.id)}|${String(event.recipientAddress)}`))).toEqual([]);
   }, 150_000);
 
   it('two runs at once on one state directory: the second is refused at once, nothing is torn', async () => {
