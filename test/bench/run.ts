@@ -59,8 +59,10 @@ const TARGETS: Record<string, Target> = {
   throughputRatio: { min: 0.8 },
   peakRssMb50k: { max: 200 },
   rssGrowthBytesPerEvent: { max: 2048 },
-  maxRequestsPer5Min: { max: 90 },
+  maxRequestsPer5Min: { max: 45 },
   maxLagSeconds: { max: 120 },
+  newRowLagP99Seconds: { max: 120 },
+  statusChangeLagP99Seconds: { max: 300 },
   maxLastRunBytes: { max: 1_048_576 },
   maxLastRunBytes1M: { max: 262_144 },
   missing: { max: 0 },
@@ -76,6 +78,8 @@ const PARTIAL: Record<string, (result: Record<string, unknown>) => boolean> = {
   maxRequestsPer5Min: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   maxLagSeconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   maxLastRunBytes: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
+  newRowLagP99Seconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
+  statusChangeLagP99Seconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
 };
 
 function verdicts(result: Record<string, unknown>): Record<string, string> {
@@ -185,6 +189,8 @@ async function run(): Promise<void> {
           maxRequestsPer5Min: s.maxRequestsPer5Min,
           readAmplification: s.readAmplification,
           maxLagSeconds: s.maxLagSeconds,
+          newRowLagP99Seconds: s.newRowLagP99Seconds,
+          statusChangeLagP99Seconds: s.statusChangeLagP99Seconds,
           maxLastRunBytes: s.maxLastRunBytes,
           missing: s.missing,
           duplicated: s.duplicated,
