@@ -193,7 +193,7 @@ export const ROUND_RUNS = 2;
  * The tiered re-read at high volume. Where rows still appear and change status (the young part of the
  * look-back) each row is read every ROUND_RUNS runs, half the young part per run; the old part is read once
  * more, from the cursor, when it has settled; the new data every run. A row is then read about
- * 1 + young / ROUND_RUNS + 1 times (7.6 at lookback 15) instead of once per round over the whole look-back.
+ * 1 + young / ROUND_RUNS + 1 times (8 at lookback 15) instead of once per round over the whole look-back.
  */
 function planTiered(
   input: RereadInput,
