@@ -56,8 +56,9 @@ type Target = { min: number } | { max: number };
 const TARGETS: Record<string, Target> = {
   coldStartRatio: { max: 2.5 },
   coldStartRssMb: { max: 64 },
-  throughputRatio: { min: 0.8 },
-  peakRssMb50k: { max: 200 },
+  throughputRatio: { min: 0.85 },
+  peakRssMb50k: { max: 120 },
+  peakRssMb5k: { max: 100 },
   rssGrowthBytesPerEvent: { max: 2048 },
   maxRequestsPer5Min: { max: 45 },
   maxLagSeconds: { max: 120 },
