@@ -61,11 +61,14 @@ export interface FetchRunOptions {
   beforeSend?: (events: readonly TraceEvent[]) => Promise<void>;
 }
 
-/** One pass of windows: from `fromMs` to `untilMs` (or now − margin), re-reading the look-back or not. */
+/**
+ * One pass of windows: from `fromMs` to `untilMs` (or now − margin). `reread`: it re-reads the look-back,
+ * within the run's share, and keeps the re-read's position (`roundEndMs`: where its round ends).
+ */
 interface Pass {
   fromMs: number;
   untilMs: number | undefined;
-  lookback: boolean;
+  reread: { roundEndMs: number } | undefined;
 }
 
 /** `pages`: requests the listing took (retries aside). */
@@ -196,15 +199,22 @@ async function planRun(options: FetchRunOptions, state: FetchState, startedAt: n
       readUpTo: isoUtc(state.readUpToMs),
     });
   }
-  const passes: Pass[] = waitForRoom
-    ? []
-    : plan.order === 'from_cursor'
-      ? [{ fromMs: state.cursorMs, untilMs: undefined, lookback: true }]
-      : [
-          { fromMs: state.readUpToMs, untilMs: undefined, lookback: false },
-          { fromMs: plan.rereadFromMs, untilMs: state.readUpToMs, lookback: true },
-        ];
-  return { plan, passes, waitForRoom };
+  return { plan, passes: waitForRoom ? [] : passesOf(plan, state), waitForRoom };
+}
+
+function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
+  const round = { roundEndMs: state.readUpToMs };
+  const newData: Pass = { fromMs: state.readUpToMs, untilMs: undefined, reread: undefined };
+  if (plan.order === 'from_cursor') return [{ fromMs: state.cursorMs, untilMs: undefined, reread: round }];
+  if (plan.order === 'new_first') return [newData, { fromMs: plan.rereadFromMs, untilMs: state.readUpToMs, reread: round }];
+  // Tiered: the settled part first (it moves the cursor and prunes the keys), then the young part and the new
+  // data: in one pass when this run ends the round (they meet at readUpTo, and a listing's last page is
+  // seldom full), else new data first.
+  const settledEndMs = plan.settledEndMs ?? state.cursorMs;
+  const settled: Pass[] = settledEndMs > state.cursorMs ? [{ fromMs: state.cursorMs, untilMs: settledEndMs, reread: undefined }] : [];
+  const untilMs = plan.rereadUntilMs ?? state.readUpToMs;
+  if (untilMs >= state.readUpToMs) return [...settled, { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round }];
+  return [...settled, newData, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
 }
 
 /** What the run did so far, for the summary. */
@@ -229,7 +239,6 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
   const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch));
   const windowRows = windowRowsFor(targetRows, tuning.pageSize);
   const { plan, passes, waitForRoom } = await planRun(options, state, startedAt, windowRows, tuning);
-  const readUpToAtStart = state.readUpToMs;
   const tally: Tally = {
     rowsRead: 0,
     eventsSent: 0,
@@ -255,7 +264,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
     // Rows per minute of the previous window of this pass: neighbouring windows are alike, and near now
     // fewer rows are visible yet than the settled density says, so windows there are planned longer.
     let passRowsPerMinute: number | undefined;
-    if (pass.lookback && pass.fromMs === state.cursorMs) state.rereadFromMs = undefined;
+    if (pass.reread && pass.fromMs === state.cursorMs) state.rereadFromMs = undefined;
     for (;;) {
       const rowsLeft = options.maxFetch - tally.rowsRead;
       const stop: StopReason | undefined = signal?.aborted
@@ -281,8 +290,8 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         tuning,
       );
       if (window === null) {
-        // The round of the re-read reached readUpTo: the next starts again at the cursor.
-        if (pass.lookback && state.rereadFromMs !== undefined) {
+        // The round of the re-read reached its end: the next starts again at its beginning.
+        if (pass.reread && position >= pass.reread.roundEndMs && state.rereadFromMs !== undefined) {
           state.rereadFromMs = undefined;
           unsaved = true;
         }
@@ -290,7 +299,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       }
       // This run's share of the budget is spent: the re-read continues here next run. The first window of
       // the re-read is always read, so the cursor moves even when the share is smaller than a window.
-      if (pass.lookback && position !== pass.fromMs) {
+      if (pass.reread && position !== pass.fromMs && position < pass.reread.roundEndMs) {
         const estimatedRows = ((passRowsPerMinute ?? state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
         const estimatedRequests = Math.max(1, Math.ceil(estimatedRows / tuning.pageSize));
         if (tally.requestsSpent + estimatedRequests > plan.runRequests) {
@@ -340,7 +349,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       }
 
       // Fold → (queue details) → send → save, in that order.
-      const folded = foldWindow(state, window, read, { lookbackMs, tuning, reread: pass.lookback ? { untilMs: readUpToAtStart } : undefined });
+      const folded = foldWindow(state, window, read, { lookbackMs, tuning, reread: pass.reread ? { untilMs: pass.reread.roundEndMs } : undefined });
       if (folded.events.length > 0) {
         await options.beforeSend?.(folded.events);
         await engine.sendEvents(folded.events, EVENT_META);
@@ -361,7 +370,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
         rows: read.rows.length,
         events: folded.events.length,
         ...(folded.rowsOutside > 0 ? { rowsOutsideWindow: folded.rowsOutside } : {}),
-        ...(pass.lookback ? {} : { newOnly: true }),
+        ...(pass.reread || pass.untilMs !== undefined ? {} : { newOnly: true }),
         cursor: isoUtc(state.cursorMs),
       });
     }
@@ -398,7 +407,8 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       order: plan.order,
       reason: plan.reason,
       roundStart: plan.roundStart,
-      continuesNextRun: tally.rereadStopped,
+      // Stopped at its share, or a tiered round half done: either way the re-read goes on from rereadFrom.
+      continuesNextRun: tally.rereadStopped || state.rereadFromMs !== undefined,
       ...(state.rereadFromMs !== undefined ? { rereadFrom: isoUtc(state.rereadFromMs) } : {}),
       roundIntervals: plan.roundIntervals,
       requestsSpent: tally.requestsSpent,

@@ -22,9 +22,9 @@ export interface FetchRunSummary {
   lookback: {
     order: RereadPlan['order'];
     reason: RereadPlan['reason'];
-    /** The re-read started at the cursor this run. */
+    /** The re-read started a new round this run (at the cursor; tiered: at the young part of the look-back). */
     roundStart: boolean;
-    /** The re-read stopped at this run's share of the budget; it continues from `rereadFrom` next run. */
+    /** The re-read continues from `rereadFrom` next run (it stopped at this run's share, or a tiered round is half done). */
     continuesNextRun: boolean;
     rereadFrom?: string;
     /** Runs a round of the re-read takes at this density (1: every run reads the whole look-back). */

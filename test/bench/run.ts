@@ -57,11 +57,14 @@ type Target = { min: number } | { max: number };
 const TARGETS: Record<string, Target> = {
   coldStartRatio: { max: 2.5 },
   coldStartRssMb: { max: 64 },
-  throughputRatio: { min: 0.8 },
-  peakRssMb50k: { max: 200 },
+  throughputRatio: { min: 0.85 },
+  peakRssMb50k: { max: 120 },
+  peakRssMb5k: { max: 100 },
   rssGrowthBytesPerEvent: { max: 2048 },
-  maxRequestsPer5Min: { max: 90 },
+  maxRequestsPer5Min: { max: 45 },
   maxLagSeconds: { max: 120 },
+  newRowLagP99Seconds: { max: 120 },
+  statusChangeLagP99Seconds: { max: 300 },
   maxLastRunBytes: { max: 1_048_576 },
   maxLastRunBytes1M: { max: 262_144 },
   missing: { max: 0 },
@@ -71,6 +74,11 @@ const TARGETS: Record<string, Target> = {
   backfillRatio: { max: 1.2 },
   tenantsMissing: { max: 0 },
   tenantsDuplicated: { max: 0 },
+  maxRequestsPer5Min25M: { max: 90 },
+  newRowLagP99Seconds25M: { max: 120 },
+  missing25M: { max: 0 },
+  duplicated25M: { max: 0 },
+  maxLastRunBytes25M: { max: 2_621_440 },
 };
 
 /** Figures of a part cut short by its wall-clock cap are marked so, whatever their value. */
@@ -81,6 +89,14 @@ const PARTIAL: Record<string, (result: Record<string, unknown>) => boolean> = {
   maxLastRunBytes: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   tenantsMissing: (r) => typeof r.tenantsVirtualMinutesRun === 'number' && r.tenantsVirtualMinutesRun < 45,
   tenantsDuplicated: (r) => typeof r.tenantsVirtualMinutesRun === 'number' && r.tenantsVirtualMinutesRun < 45,
+  ...Object.fromEntries(
+    ['maxRequestsPer5Min25M', 'newRowLagP99Seconds25M', 'missing25M', 'duplicated25M', 'maxLastRunBytes25M'].map((key) => [
+      key,
+      (r: Record<string, unknown>) => typeof r.steady25MVirtualMinutesRun === 'number' && r.steady25MVirtualMinutesRun < 55,
+    ]),
+  ),
+  newRowLagP99Seconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
+  statusChangeLagP99Seconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
 };
 
 function verdicts(result: Record<string, unknown>): Record<string, string> {
@@ -192,12 +208,28 @@ async function run(): Promise<void> {
           maxRequestsPer5Min: s.maxRequestsPer5Min,
           readAmplification: s.readAmplification,
           maxLagSeconds: s.maxLagSeconds,
+          newRowLagP99Seconds: s.newRowLagP99Seconds,
+          statusChangeLagP99Seconds: s.statusChangeLagP99Seconds,
           maxLastRunBytes: s.maxLastRunBytes,
           missing: s.missing,
           duplicated: s.duplicated,
           steadyVirtualMinutesRun: s.virtualMinutesRun,
         });
         details.steady = s;
+      }).then(async () => {
+        // Capacity: 25M rows a day, 15 virtual minutes of warm-up then 30 measured (issue 16); after the 10M
+        // part in the same slot, so the default run stays under 10 minutes (cut short there, marked partial).
+        log('[bench] steady state at 25,000,000 rows/day (45 virtual minutes + 10 min drain) in a child process');
+        const s25 = await runPart<SteadyResult>('steady-25M', 'steady', { rowsPerDay: 25_000_000, virtualMinutes: 45, drainMinutes: 10, wallLimitMs: cap(60_000) });
+        Object.assign(result, {
+          maxRequestsPer5Min25M: s25.maxRequestsPer5Min,
+          newRowLagP99Seconds25M: s25.newRowLagP99Seconds,
+          missing25M: s25.missing,
+          duplicated25M: s25.duplicated,
+          maxLastRunBytes25M: s25.maxLastRunBytes,
+          steady25MVirtualMinutesRun: s25.virtualMinutesRun,
+        });
+        details.steady25M = s25;
       }),
     );
   }

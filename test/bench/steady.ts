@@ -60,6 +60,10 @@ export interface SteadyResult {
   /** Lag percentiles over delivered keys whose status showed after the first run (seconds). */
   lagP50Seconds: number;
   lagP99Seconds: number;
+  /** p99 lag of a row's first status from when the row became visible (seconds). */
+  newRowLagP99Seconds: number;
+  /** p99 lag of a later status from when the row took it (seconds). */
+  statusChangeLagP99Seconds: number;
   /** The delivery with the largest lag, to see why. */
   worstLag: { key: string; receivedDateTime: string; visibleAt: string; statusAt: string; deliveredAt: string; history: string } | undefined;
   maxLastRunBytes: number;
@@ -207,6 +211,8 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
     let missing = 0;
     const missingSample: string[] = [];
     const lags: number[] = [];
+    const newRowLags: number[] = [];
+    const statusChangeLags: number[] = [];
     let maxLagMs = 0;
     let worstLag: SteadyResult['worstLag'];
     for (const row of sim.iterateGroundTruth(firstFetchMs, engine.now())) {
@@ -223,6 +229,7 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
         if (Date.parse(change.at) < start) continue;
         const lag = at - Date.parse(change.at);
         lags.push(lag);
+        (change.at === row.visibleAt ? newRowLags : statusChangeLags).push(lag);
         if (lag > maxLagMs) {
           maxLagMs = lag;
           worstLag = { key: `${row.id}|${row.recipientAddress}|${change.status}`, receivedDateTime: row.receivedDateTime, visibleAt: row.visibleAt, statusAt: change.at, deliveredAt: new Date(at).toISOString(), history: row.statusHistory.map((h) => `${h.status}@${h.at}`).join(' ') };
@@ -274,6 +281,8 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
       maxLagSeconds: round(maxLagMs / 1000, 1),
       lagP50Seconds: round(percentile(sortedLags, 0.5) / 1000, 1),
       lagP99Seconds: round(percentile(sortedLags, 0.99) / 1000, 1),
+      newRowLagP99Seconds: round(percentile(Float64Array.from(newRowLags).sort(), 0.99) / 1000, 1),
+      statusChangeLagP99Seconds: round(percentile(Float64Array.from(statusChangeLags).sort(), 0.99) / 1000, 1),
       worstLag,
       maxLastRunBytes: engine.maxLastRunBytes,
       groundTruthRows,

@@ -7,7 +7,9 @@ import {
   MAX_ROUND_INTERVALS,
   planReread,
   type RereadInput,
+  ROUND_RUNS,
   roundIntervals,
+  YOUNG_SHARE,
 } from '../../src/fetch/lookback.js';
 import { windowRowsFor } from '../../src/fetch/window.js';
 
@@ -115,17 +117,22 @@ describe('planReread', () => {
     expect(plan).toMatchObject({ order: 'from_cursor', reason: 'one_window', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, roundIntervals: 1 });
   });
 
-  it('10M rows a day: new data first, then the re-read within the share of one interval', () => {
+  it('10M rows a day: tiered, the settled part from the cursor, the young part half per run, within the share', () => {
     const plan = planReread(steady(1e7));
-    expect(plan).toMatchObject({ order: 'new_first', reason: 'shared', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, runRequests: 18, roundIntervals: 2 });
-    expect(plan.lookbackRequests).toBeGreaterThan(18);
+    // Young part: the last YOUNG_SHARE × 15 = 12 minutes before now − margin; this run reads its first half.
+    const youngFrom = NOW - MINUTE - 12 * MINUTE;
+    expect(plan).toMatchObject({ order: 'tiered', reason: 'shared', roundStart: true, rereadFromMs: youngFrom, runRequests: 18, roundIntervals: ROUND_RUNS });
+    expect(plan.rereadUntilMs).toBe(youngFrom + (NOW - 2 * MINUTE - youngFrom) / 2);
+    // Settled: what is lookback + margin old now, from the cursor.
+    expect(plan.settledEndMs).toBe(NOW - 16 * MINUTE);
+    expect(YOUNG_SHARE * 15).toBe(12);
   });
 
-  it('continues a round where the last run stopped, and starts over at the cursor once it is done', () => {
+  it('continues a round where the last run stopped, up to readUpTo, and starts over at the young part once it is done', () => {
     const middle = NOW - 8 * MINUTE;
-    expect(planReread(steady(1e7, { rereadFromMs: middle }))).toMatchObject({ rereadFromMs: middle, roundStart: false });
+    expect(planReread(steady(1e7, { rereadFromMs: middle }))).toMatchObject({ rereadFromMs: middle, rereadUntilMs: NOW - 2 * MINUTE, roundStart: false });
     for (const outside of [NOW - 17 * MINUTE, NOW - 30 * MINUTE, NOW - 2 * MINUTE, NOW]) {
-      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ rereadFromMs: NOW - 17 * MINUTE, roundStart: true });
+      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ rereadFromMs: NOW - 13 * MINUTE, roundStart: true });
     }
   });
 
@@ -167,6 +174,15 @@ describe('planReread', () => {
           expect(plan.rereadFromMs).toBeGreaterThanOrEqual(cursorMs);
           expect(plan.rereadFromMs).toBeLessThanOrEqual(Math.max(cursorMs, readUpToMs));
           expect(plan.runRequests).toBeGreaterThanOrEqual(0);
+          if (plan.order === 'tiered') {
+            // The re-read stays inside [cursor, readUpTo]; the settled part ends where the cursor rule allows.
+            expect(plan.rereadUntilMs).toBeGreaterThanOrEqual(plan.rereadFromMs);
+            expect(plan.rereadUntilMs).toBeLessThanOrEqual(readUpToMs);
+            expect(plan.settledEndMs).toBeGreaterThanOrEqual(cursorMs);
+            expect(plan.settledEndMs).toBeLessThanOrEqual(Math.max(cursorMs, Math.min(readUpToMs, NOW - MINUTE - 15 * MINUTE)));
+            // The settled pass moves the cursor up to its end: the re-read must not start behind it.
+            expect(plan.rereadFromMs).toBeGreaterThanOrEqual(plan.settledEndMs as number);
+          }
           if (plan.order === 'from_cursor') expect(plan.rereadFromMs).toBe(cursorMs);
         },
       ),

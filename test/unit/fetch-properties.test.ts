@@ -308,8 +308,15 @@ describe('fetch loop properties', () => {
     expect(await runScenario(scenario)).toContain('continues');
   }, 60_000);
 
+  it('the tiered re-read never starts behind the cursor its settled pass just moved (seed 222842779)', async () => {
+    // Found by the property above: a settled pass reaching past readUpTo moved the cursor beyond where the
+    // young part's re-read then started, whose rows' keys had just been pruned, and sent them again.
+    const scenario = JSON.parse(readFileSync(new URL('../fixtures/fetch-tiered-counterexample-222842779.json', import.meta.url), 'utf8')) as Scenario;
+    await runScenario(scenario);
+  }, 60_000);
+
   it('the generated runs and fixed scenarios went through every look-back decision and read order', () => {
-    for (const path of ['one_window', 'backlog', 'shared', 'overgrown', 'continues', 'new_first', 'from_cursor', 'request_budget']) {
+    for (const path of ['one_window', 'backlog', 'shared', 'overgrown', 'continues', 'new_first', 'tiered', 'from_cursor', 'request_budget']) {
       expect(exercised, path).toContain(path);
     }
   });
