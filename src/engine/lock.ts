@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
@@ -111,27 +111,37 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   }
 }
 
+/** A takeover left behind by a process that died in the middle of one is cleared after this long. */
+const ABANDONED_TAKEOVER_MS = 10_000;
+
 /**
- * Moves a stale lock aside and checks that what was moved is still the stale one: another process may have
- * taken the stale lock over between our read and our move. Returns true when the stale lock is gone.
+ * Removes a stale lock, if it is still the stale one. Only the holder of `lock.takeover` (created with
+ * O_EXCL) may remove a lock, so two processes that both found the same stale lock cannot remove a lock the
+ * other has just created: the live lock is never moved or removed by anyone but its owner. Returns true when
+ * the stale lock is gone and the caller may try to create its own; false when another process is taking
+ * over (or took over) at the same time.
  */
-async function removeStale(lockPath: string, stale: LockOwner): Promise<boolean> {
-  const aside = `${lockPath}-stale.${process.pid}.${randomBytes(6).toString('hex')}`;
+async function removeStale(lockPath: string, stale: LockOwner, nowMs: number): Promise<boolean> {
+  const takeoverPath = `${lockPath}.takeover`;
+  let takeover: Awaited<ReturnType<typeof open>>;
   try {
-    await rename(lockPath, aside);
+    takeover = await open(takeoverPath, 'wx', PRIVATE_FILE_MODE);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return true; // someone else removed it; just try again
-    throw error;
-  }
-  const moved = await readOwner(aside);
-  if (moved?.token !== stale.token) {
-    // We moved a fresh lock: put it back (unless yet another process linked one meanwhile).
-    await link(aside, lockPath).catch(() => undefined);
-    await rm(aside, { force: true });
+    if (errnoCode(error) !== 'EEXIST') throw error;
+    const since = await stat(takeoverPath).then((info) => nowMs - info.mtimeMs).catch(() => 0);
+    if (since > ABANDONED_TAKEOVER_MS) await rm(takeoverPath, { force: true });
     return false;
   }
-  await rm(aside, { force: true });
-  return true;
+  try {
+    await takeover.close();
+    const current = await readOwner(lockPath);
+    if (current === undefined) return true; // already gone
+    if (current.token !== stale.token) return false; // taken over by another process meanwhile
+    await rm(lockPath, { force: true });
+    return true;
+  } finally {
+    await rm(takeoverPath, { force: true });
+  }
 }
 
 export async function acquireStateLock(dir: string, options: AcquireLockOptions = {}): Promise<StateLock> {
@@ -153,7 +163,7 @@ export async function acquireStateLock(dir: string, options: AcquireLockOptions 
     const current = await readOwner(lockPath);
     // A pid can be checked only on its own host; a lock from another host is respected.
     const stale = current !== undefined && current.hostname === owner.hostname && !alive(current.pid);
-    if (!stale || !(await removeStale(lockPath, current))) {
+    if (!stale || !(await removeStale(lockPath, current, Date.now()))) {
       throw lockedError(dir, lockPath, current ?? (await readOwner(lockPath)));
     }
   }
