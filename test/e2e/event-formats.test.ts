@@ -5,8 +5,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
@@ -15,6 +13,7 @@ import { toEcs } from '../../src/events/ecs.js';
 import { toOcsf } from '../../src/events/ocsf.js';
 import { main } from '../../src/main.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
+import { captureIo } from '../helpers/capture-io.js';
 import { checkEcsEvent } from '../helpers/ecs-check.js';
 import { fetchParams } from '../helpers/fetch-e2e.js';
 import { OcsfSchema } from '../helpers/ocsf-check.js';
@@ -65,16 +64,7 @@ describe('o365-message-trace --format', () => {
   ] as const)('get-events --sink stdout --format %s writes that view, one event per line', async (format, check) => {
     sim = await startSimulatedTenant({ seed: 7, ratePerDay: 4000, historyDays: 1, throttle: 'off' });
     dir = await mkdtemp(join(tmpdir(), 'o365mt-format-'));
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
+    const captured = captureIo({ O365MT_CLIENT_SECRET: sim.clientSecret, O365MT_CA_CERTIFICATE: sim.caCertPem });
     const code = await runCli(
       [
         'o365-message-trace-get-events',
@@ -83,19 +73,11 @@ describe('o365-message-trace --format', () => {
         ...['--arg', 'limit=100', '--arg', 'should_push_events=true', '--arg', 'start_time=3 hours'],
         ...['--state-dir', dir, '--sink', 'stdout', '--format', format],
       ],
-      {
-        stdout,
-        stderr,
-        env: { O365MT_CLIENT_SECRET: sim.clientSecret, O365MT_CA_CERTIFICATE: sim.caCertPem },
-        signals: new EventEmitter(),
-        forceExit: (exitCode) => {
-          throw new Error(`forceExit(${exitCode})`);
-        },
-      },
+      captured.io,
     );
-    expect(err).not.toContain('"error"');
+    expect(captured.stderr()).not.toContain('"error"');
     expect(code).toBe(0);
-    const events = out.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = captured.stdout().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(events).toHaveLength(100);
     expect(summarize(events.map((event) => check(event)))).toEqual({});
     if (format === 'ocsf') expect(events[0]).toMatchObject({ class_uid: 4009, activity_id: 4 });

@@ -7,6 +7,8 @@ export interface CapturedIo {
   io: CliIo;
   stdout: () => string;
   stderr: () => string;
+  /** Where the test sends SIGINT or SIGTERM to the running CLI. */
+  signals: EventEmitter;
 }
 
 export function captureIo(env: Record<string, string | undefined> = {}): CapturedIo {
@@ -20,14 +22,15 @@ export function captureIo(env: Record<string, string | undefined> = {}): Capture
   stderr.on('data', (chunk: Buffer) => {
     err += chunk.toString();
   });
+  const signals = new EventEmitter();
   const io: CliIo = {
     stdout,
     stderr,
     env,
-    signals: new EventEmitter(),
+    signals,
     forceExit: (code) => {
       throw new Error(`forceExit(${code})`);
     },
   };
-  return { io, stdout: () => out, stderr: () => err };
+  return { io, stdout: () => out, stderr: () => err, signals };
 }

@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importOptional, loadSimulatorCli, loadXsiamSinkModule } from '../../src/cli/optional-modules.js';
-import { type CliIo, runCli } from '../../src/cli/run-cli.js';
+import { runCli } from '../../src/cli/run-cli.js';
 import { openFileEngine } from '../../src/engine/file.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
+import { captureIo } from '../helpers/capture-io.js';
 import { COMMAND_NAMES } from '../../src/main.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -27,41 +26,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
-
-interface Captured {
-  io: CliIo;
-  stdout: () => string;
-  stderr: () => string;
-  signals: EventEmitter;
-}
-
-function captureIo(env: Record<string, string | undefined> = {}): Captured {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const signals = new EventEmitter();
-  return {
-    io: {
-      stdout,
-      stderr,
-      env,
-      signals,
-      forceExit: (code) => {
-        throw new Error(`forceExit(${code})`);
-      },
-    },
-    stdout: () => out,
-    stderr: () => err,
-    signals,
-  };
-}
 
 /** The CLI as a user runs it: a separate process through tsx. */
 async function runCliProcess(argv: string[], env: Record<string, string> = {}) {
