@@ -10,7 +10,7 @@ import type { TraceEvent } from '../engine/types.js';
 import { isDetailEvent } from '../details/event.js';
 import { type Direction, type MessageFacts, type Outcome, compact, detailFacts, traceFacts } from './fields.js';
 
-/** The OCSF schema release the mapping was checked against (shared/ocsf-schema/version.json). */
+/** The OCSF schema release the mapping was checked against (test/fixtures/ocsf-schema/version.json, a copy of the schema data). */
 export const OCSF_SCHEMA_VERSION = '1.9.0-dev';
 
 const CATEGORY_UID = 4;

@@ -35,18 +35,20 @@ interface Definition {
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 /**
- * The schema folder: `shared/ocsf-schema` in the repository root or in a folder above it (CI keeps a copy
- * of shared/ beside the clone, a worktree may sit deeper). Absent, the check cannot run: that is an error,
- * never a skip.
+ * The schema folder: the copy kept in the repository (`test/fixtures/ocsf-schema`, OCSF 1.9.0-dev under its
+ * Apache-2.0 licence, so a plain clone runs the check), else `shared/ocsf-schema` in `start` or a folder above
+ * it. Absent, the check cannot run: that is an error, never a skip.
  */
 export function findOcsfSchemaDir(start = REPO_ROOT): string {
+  const kept = join(start, 'test', 'fixtures', 'ocsf-schema');
+  if (existsSync(join(kept, 'dictionary.json'))) return kept;
   for (let dir = start; ; dir = dirname(dir)) {
     const candidate = join(dir, 'shared', 'ocsf-schema');
     if (existsSync(join(candidate, 'dictionary.json'))) return candidate;
     if (dirname(dir) === dir) break;
   }
   throw new Error(
-    `The OCSF schema files were not found: looked for shared/ocsf-schema/dictionary.json in ${start} and every folder above it. CI puts a copy of shared/ beside the repository; put it there (or above) to run the OCSF check.`,
+    `The OCSF schema files were not found: looked for test/fixtures/ocsf-schema in ${start} and shared/ocsf-schema/dictionary.json there and in every folder above it. Restore test/fixtures/ocsf-schema from git to run the OCSF check.`,
   );
 }
 

@@ -126,8 +126,8 @@ describe('OCSF view', () => {
     expect(ocsf.check(spoil(toOcsf(traceEvent()))).join('\n')).toContain(problem);
   });
 
-  it('finds the schema above the repository and fails loudly where there is none', async () => {
-    expect(findOcsfSchemaDir()).toMatch(/shared[\\/]ocsf-schema$/);
+  it('finds the schema kept in the repository and fails loudly where there is none', async () => {
+    expect(findOcsfSchemaDir()).toMatch(/test[\\/]fixtures[\\/]ocsf-schema$/);
     const empty = await mkdtemp(join(tmpdir(), 'o365mt-no-ocsf-'));
     try {
       expect(() => findOcsfSchemaDir(empty)).toThrow(/OCSF schema files were not found/);
