@@ -22,7 +22,7 @@ import { errorLine, formatOutcome } from './output.js';
 import { preflight } from './preflight.js';
 import { parseListenAddress } from '../standalone/health.js';
 import type { ServiceInstance } from '../standalone/instances.js';
-import { readSecretFile, withSecretFiles } from '../standalone/secret-files.js';
+import { readSecretFile, resolveSecretPath, withSecretFiles } from '../standalone/secret-files.js';
 import { type ServicePlan, planInstances } from './instance-plan.js';
 import { XSIAM_API_KEY_ENV } from './params.js';
 import { formatStatus, readStatus } from './status.js';
@@ -165,7 +165,7 @@ async function runIntegrationCommand(command: string, options: CommandLineOption
   if (options.sink === 'xsiam') await xsiamApiKey(io, plan);
   const outcome =
     (await checkInput(command, params, options.args, manifest, { env: io.env, stateDir: options.stateDir })) ??
-    (await withEngine(options, io, log, plan, parseParams(params, manifest).stateKeyFile, (engine) => main(command, params, options.args, engine)));
+    (await withEngine(options, io, log, plan, stateKeyPath(parseParams(params, manifest).stateKeyFile, io), (engine) => main(command, params, options.args, engine)));
   const printed = formatOutcome(outcome, options.json);
   // With events on stdout, the command's own output moves to stderr so the NDJSON stream stays clean.
   (options.sink === 'stdout' ? io.stderr : io.stdout).write(printed.output);
@@ -195,7 +195,8 @@ async function serviceInstances(
       const resolved = await withSecretFiles(instance.params, instance.secretFiles, io.env).catch(() => undefined);
       const parsed = parseParams(resolved ?? instance.params, manifest);
       if (resolved) await preflight('fetch-events', parsed, {}, { env: io.env, stateDir: instance.dir });
-      await checkStateKey(instance.dir, parsed.stateKeyFile, log);
+      const stateKeyFile = stateKeyPath(parsed.stateKeyFile, io);
+      await checkStateKey(instance.dir, stateKeyFile, log);
       const serviceInstance: ServiceInstance = {
         name: instance.name,
         dir: instance.dir,
@@ -203,7 +204,7 @@ async function serviceInstances(
         params: () => withSecretFiles(instance.params, instance.secretFiles, io.env),
       };
       instances.push(serviceInstance);
-      stateKeyFiles.set(serviceInstance, parsed.stateKeyFile);
+      stateKeyFiles.set(serviceInstance, stateKeyFile);
     } catch (error) {
       if (!isIntegrationError(error)) throw error;
       problems.push(prefix === '' ? error : new IntegrationError(error.code, `${prefix}${error.fullMessage}`));
@@ -213,6 +214,11 @@ async function serviceInstances(
   if (first !== undefined && more.length === 0) throw first;
   if (first !== undefined) throw new IntegrationError('invalid_param', problems.map((problem) => problem.fullMessage).join('\n'));
   return { instances, stateKeyFiles };
+}
+
+/** Like the secret files, a relative state key path is taken inside $CREDENTIALS_DIRECTORY when systemd set it. */
+function stateKeyPath(stateKeyFile: string | undefined, io: CliIo): string | undefined {
+  return stateKeyFile === undefined ? undefined : resolveSecretPath(stateKeyFile, io.env);
 }
 
 /** Saved tokens the state key cannot open would fail every cycle of that instance: found before the first. */

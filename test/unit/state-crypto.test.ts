@@ -4,7 +4,7 @@
  * state_key error naming the key file and the way out, the fetch position untouched).
  */
 import { randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -172,6 +172,24 @@ describe('the file engine with a state key', () => {
     expect(await engine.getLastRun()).toEqual(POSITION);
     await engine.close();
     expect((await readFile(join(dir, LAST_RUN_FILE_NAME))).equals(before)).toBe(true);
+  });
+
+  it('through the CLI: a relative state_key_file is read from $CREDENTIALS_DIRECTORY, as systemd passes credentials', async () => {
+    await stateWith(keyFile);
+    const offline = ['--param', 'url=https://127.0.0.1:9', '--param', 'authority_url=https://127.0.0.1:9'];
+    // The same key under its credential name: the saved tokens open, so auth-reset keeps nothing but succeeds quietly.
+    const credentials = join(base, 'credentials');
+    await mkdir(credentials, { mode: 0o700 });
+    await writeFile(join(credentials, 'secret_state-key'), await readFile(keyFile), { mode: 0o600 });
+    const right = captureIo({ CREDENTIALS_DIRECTORY: credentials });
+    expect(await runCli(['o365-message-trace-auth-reset', '--state-dir', dir, ...offline, '--param', 'state_key_file=secret_state-key'], right.io), right.stderr()).toBe(0);
+    // The wrong key under that name is refused, naming the file inside the credentials directory.
+    await writeFile(join(credentials, 'secret_state-key'), await readFile(otherKeyFile), { mode: 0o600 });
+    await stateWith(keyFile);
+    const wrong = captureIo({ CREDENTIALS_DIRECTORY: credentials, O365MT_CLIENT_SECRET: 'not-used-secret' });
+    const identity = ['--param', 'tenant_id=contoso.onmicrosoft.com', '--param', 'client_id=00000000-0000-0000-0000-000000000001'];
+    expect(await runCli(['fetch-events', '--state-dir', dir, ...offline, ...identity, '--param', 'state_key_file=secret_state-key'], wrong.io)).toBe(1);
+    expect(wrong.stderr()).toContain(join(credentials, 'secret_state-key'));
   });
 
   it('through the CLI: a wrong key fails fetch-events and run with the clear error; auth-reset drops the tokens and keeps the position', async () => {
