@@ -16,6 +16,7 @@ import { MemoryEngine } from '../../src/engine/memory.js';
 import { createStderrLogger, formatLogLine, logLevelFromEnv } from '../../src/engine/stderr-logger.js';
 import { EVENT_META, type Logger } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const quietLog: Logger = new MemoryEngine().log;
@@ -32,15 +33,7 @@ async function open(options: Parameters<typeof openFileEngine>[0] = {}): Promise
   return engine;
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<IntegrationError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof IntegrationError) return error;
-    throw error;
-  }
-  throw new Error('expected an IntegrationError');
-}
+const failureOf = (promise: Promise<unknown>) => rejectionOf(promise, IntegrationError);
 
 /** Runs an ES module snippet under tsx in a child process; `src` points at the repository's src/. */
 function spawnSnippet(code: string): ChildProcess {

@@ -18,6 +18,7 @@ import { createGraphClient } from '../../src/graph/client.js';
 import { BodyLimitError, jsonShapeProblem, readBodyWithin } from '../../src/http/body-limits.js';
 import { createHttpFetch } from '../../src/http/transport.js';
 import { FakeTokens, LIST_URL, row, testParams } from './graph-test-kit.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -41,15 +42,7 @@ function countingStream(chunk: Uint8Array, chunks: number) {
   return { stream, pulled };
 }
 
-async function limitError(promise: Promise<unknown>): Promise<BodyLimitError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BodyLimitError) return error;
-    throw error;
-  }
-  throw new Error('expected a BodyLimitError');
-}
+const limitError = (promise: Promise<unknown>) => rejectionOf(promise, BodyLimitError);
 
 describe('readBodyWithin', () => {
   it('refuses by Content-Length without reading the body', async () => {

@@ -15,6 +15,7 @@ import { IntegrationError } from '../../src/errors.js';
 import { parseParams } from '../../src/input/params.js';
 import { captureIo } from '../helpers/capture-io.js';
 import { decodeStateKey, loadStateKey, openSealed, sealText } from '../../src/standalone/state-crypto.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const quietLog = new MemoryEngine().log;
 const TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
@@ -41,15 +42,7 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-async function failureOf(promise: Promise<unknown>): Promise<IntegrationError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof IntegrationError) return error;
-    throw error;
-  }
-  throw new Error('expected an IntegrationError');
-}
+const failureOf = (promise: Promise<unknown>) => rejectionOf(promise, IntegrationError);
 
 /** A state directory with a fetch position and tokens, written with `key` (or in plaintext). */
 async function stateWith(stateKeyFile: string | undefined): Promise<void> {
