@@ -13,11 +13,11 @@ export type {
 } from './engine/types.js';
 export { EVENT_META, isCommandError } from './engine/types.js';
 export { MemoryEngine } from './engine/memory.js';
-export { DEFAULT_STATE_DIR, openFileEngine } from './engine/file.js';
-export type { FileEngine, FileEngineOptions } from './engine/file.js';
-export type { EventSink } from './engine/sink.js';
-export { createNdjsonFileSink } from './engine/sinks/ndjson-file.js';
-export { createStdoutSink } from './engine/sinks/stdout.js';
-export { createStderrLogger } from './engine/stderr-logger.js';
+export { DEFAULT_STATE_DIR, openFileEngine } from './standalone/file-engine.js';
+export type { FileEngine, FileEngineOptions } from './standalone/file-engine.js';
+export type { EventSink } from './standalone/sink.js';
+export { createNdjsonFileSink } from './standalone/sinks/ndjson-file.js';
+export { createStdoutSink } from './standalone/sinks/stdout.js';
+export { createStderrLogger } from './standalone/stderr-logger.js';
 export { IntegrationError } from './errors.js';
 export type { ErrorCode } from './errors.js';

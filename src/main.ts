@@ -4,7 +4,7 @@
  * throws, the way an XSIAM engine expects `return_results` / `return_error`.
  */
 import type { CommandHandler } from './commands/types.js';
-import { type ClosableEngine, defaultEngine } from './engine/default.js';
+import { type ClosableEngine, defaultEngine } from './standalone/default.js';
 import type { CommandOutcome, Engine } from './engine/types.js';
 import { IntegrationError, isIntegrationError } from './errors.js';
 import { parseArgs } from './input/args.js';

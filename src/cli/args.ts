@@ -2,7 +2,7 @@
  * The command line as data: a pure function from argv to what the user asked for. Nothing here reads
  * files, the environment or integration.yml, so every form can be tested in a table.
  */
-import { LOG_FORMATS, type LogFormat } from '../engine/stderr-logger.js';
+import { LOG_FORMATS, type LogFormat } from '../standalone/stderr-logger.js';
 
 import { EVENT_FORMATS, type EventFormat } from '../events/format.js';
 

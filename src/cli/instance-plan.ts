@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type SecretFileRef, XSIAM_API_KEY_PARAM, secretFileRefsFromEnv, splitSecretFileKeys } from '../standalone/secret-files.js';
 import { collectParams, envNameFor } from './params.js';
-import { DEFAULT_STATE_DIR } from '../engine/file.js';
+import { DEFAULT_STATE_DIR } from '../standalone/file-engine.js';
 
 export const INSTANCES_KEY = 'instances';
 /** A slug: it names a directory, a metric label and a field in every event. */

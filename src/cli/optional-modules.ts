@@ -3,7 +3,7 @@
  * computed URL against a local type, so the CLI compiles and runs (with a clear error) without them.
  */
 import { IntegrationError } from '../errors.js';
-import type { EventSink } from '../engine/sink.js';
+import type { EventSink } from '../standalone/sink.js';
 import type { Logger } from '../engine/types.js';
 import type { HttpFetch } from '../http/transport.js';
 
@@ -37,7 +37,7 @@ export function loadSimulatorCli(): Promise<SimulatorCliModule> {
 
 export function loadXsiamSinkModule(): Promise<XsiamSinkModule> {
   return importOptional<XsiamSinkModule>(
-    '../engine/sinks/xsiam.js',
+    '../standalone/sinks/xsiam.js',
     'The XSIAM sink (--sink xsiam) is not available in this build yet; use --sink file or --sink stdout.',
   );
 }

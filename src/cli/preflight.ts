@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { prepareCertificate } from '../auth/certificate.js';
 import { type Environment, loginUrlSettings, selectAuthMethod } from '../auth/select.js';
 import { planGetEvents } from '../commands/get-events.js';
-import { DEFAULT_STATE_DIR, LAST_RUN_FILE_NAME } from '../engine/file.js';
+import { DEFAULT_STATE_DIR, LAST_RUN_FILE_NAME } from '../standalone/file-engine.js';
 import { DEFAULT_TUNING, resolveFirstFetch } from '../fetch/window.js';
 import type { ParsedArgs } from '../input/args.js';
 import type { IntegrationParams } from '../input/params.js';

@@ -3,10 +3,10 @@
  * and prints the outcome. All integration work happens in `main`; this file only gathers input, opens the
  * state directory and prints. It resolves to the exit code and never throws.
  */
-import { openFileEngine } from '../engine/file.js';
-import type { EventSink } from '../engine/sink.js';
-import { createStdoutSink } from '../engine/sinks/stdout.js';
-import { createStderrLogger, logLevelFromEnv } from '../engine/stderr-logger.js';
+import { openFileEngine } from '../standalone/file-engine.js';
+import type { EventSink } from '../standalone/sink.js';
+import { createStdoutSink } from '../standalone/sinks/stdout.js';
+import { createStderrLogger, logLevelFromEnv } from '../standalone/stderr-logger.js';
 import type { CommandError, Engine, Logger } from '../engine/types.js';
 import { IntegrationError, isIntegrationError } from '../errors.js';
 import { withEventFormat } from '../events/format.js';
@@ -20,8 +20,8 @@ import { buildCommandHelp, buildHelp } from './help.js';
 import { loadSimulatorCli, loadXsiamSinkModule } from './optional-modules.js';
 import { errorLine, formatOutcome } from './output.js';
 import { preflight } from './preflight.js';
-import { parseListenAddress } from '../standalone/health.js';
-import type { ServiceInstance } from '../standalone/instances.js';
+import { parseListenAddress } from '../service/health.js';
+import type { ServiceInstance } from '../service/instances.js';
 import { readSecretFile, resolveSecretPath, withSecretFiles } from '../standalone/secret-files.js';
 import { type ServicePlan, planInstances } from './instance-plan.js';
 import { XSIAM_API_KEY_ENV } from './params.js';
@@ -258,7 +258,7 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
     const { instances, stateKeyFiles } = await serviceInstances(plan, io, manifest, log);
     const listen = options.service.metricsListen === undefined ? undefined : parseListenAddress(options.service.metricsListen);
     // Loaded only for run: prom-client alone takes a noticeable share of a one-shot command's start.
-    const { startService } = await import('../standalone/instances.js');
+    const { startService } = await import('../service/instances.js');
     sink = await createSink(options, io, log, plan);
     const sharedSink = sink === undefined ? undefined : shared(sink);
     if (instances.length > 1) log.info('Collector starting', { instances: instances.map((i) => i.name).join(','), concurrency: options.service.concurrency });

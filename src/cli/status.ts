@@ -6,11 +6,11 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DEFAULT_STATE_DIR, INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME } from '../engine/file.js';
+import { DEFAULT_STATE_DIR, INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME } from '../standalone/file-engine.js';
 import { IntegrationError } from '../errors.js';
 import { parseState } from '../fetch/state.js';
 import { DEFAULT_REQUEST_BUDGET, decodeRequestLog, pruneRequestLog } from '../http/budget.js';
-import { COLLECTOR_STATUS_FILE_NAME, type CollectorStatus, readCollectorStatus } from '../standalone/run-report.js';
+import { COLLECTOR_STATUS_FILE_NAME, type CollectorStatus, readCollectorStatus } from '../service/run-report.js';
 
 export interface InstanceStatus {
   /** null: the single-tenant form (the state directory itself). */

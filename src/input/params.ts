@@ -4,7 +4,7 @@
  * the accepted form. Secret values are never quoted back.
  */
 import { IntegrationError } from '../errors.js';
-import { nationalCloudOf, nationalCloudRefusal } from '../graph/national-clouds.js';
+import { nationalCloudOf, nationalCloudRefusal } from './national-clouds.js';
 import { type Manifest, type ManifestParameter, ParamType, loadManifest } from '../manifest.js';
 import { TIME_EXPRESSION_FORMS, parseTimeExpression } from '../time/expressions.js';
 import {

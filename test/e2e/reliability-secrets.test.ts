@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFileEngine } from '../../src/engine/file.js';
+import { openFileEngine } from '../../src/standalone/file-engine.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type GroundTruthRow, type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
 import { signIn } from '../helpers/auth-e2e.js';

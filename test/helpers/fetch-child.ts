@@ -2,7 +2,7 @@
  * A collector process for the SIGKILL test: params as JSON on stdin, the state directory as argument; runs
  * fetch-events with the file engine (events to events.ndjson there) until no backlog is left.
  */
-import { openFileEngine } from '../../src/engine/file.js';
+import { openFileEngine } from '../../src/standalone/file-engine.js';
 import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 

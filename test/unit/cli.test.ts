@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importOptional, loadSimulatorCli, loadXsiamSinkModule } from '../../src/cli/optional-modules.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { openFileEngine } from '../../src/engine/file.js';
+import { openFileEngine } from '../../src/standalone/file-engine.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { captureIo } from '../helpers/capture-io.js';
 import { COMMAND_NAMES } from '../../src/main.js';
@@ -203,7 +203,7 @@ describe('optional modules', () => {
   });
 
   it('reports a missing module as not_available with the given message', async () => {
-    await expect(importOptional('../engine/sinks/missing-sink.js', 'The missing sink is not available in this build yet.')).rejects.toMatchObject({
+    await expect(importOptional('../standalone/sinks/missing-sink.js', 'The missing sink is not available in this build yet.')).rejects.toMatchObject({
       code: 'not_available',
       message: 'The missing sink is not available in this build yet.',
     });

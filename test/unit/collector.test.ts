@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type CollectorProgress, runCollector } from '../../src/collector/run.js';
+import { type CollectorProgress, runCollector } from '../../src/service/collector-loop.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { parseState } from '../../src/fetch/state.js';
 import { FakeGraph, type TruthRow } from '../helpers/fetch-fake-graph.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_STATE_DIR, openFileEngine } from '../../src/engine/file.js';
+import { DEFAULT_STATE_DIR, openFileEngine } from '../../src/standalone/file-engine.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';

@@ -4,16 +4,16 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/engine/atomic.js';
+import { writeFileAtomic } from '../../src/standalone/atomic.js';
 import {
   type FileEngine,
   INTEGRATION_CONTEXT_FILE_NAME,
   LAST_RUN_FILE_NAME,
   openFileEngine,
-} from '../../src/engine/file.js';
-import { LOCK_FILE_NAME } from '../../src/engine/lock.js';
+} from '../../src/standalone/file-engine.js';
+import { LOCK_FILE_NAME } from '../../src/standalone/lock.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { createStderrLogger, formatLogLine, logLevelFromEnv } from '../../src/engine/stderr-logger.js';
+import { createStderrLogger, formatLogLine, logLevelFromEnv } from '../../src/standalone/stderr-logger.js';
 import { EVENT_META, type Logger } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -152,7 +152,7 @@ describe('atomic writes', () => {
 
     // The child takes the lock, writes the new state's temp file (fsynced), then stalls in the rename and is killed.
     const child = spawnSnippet(`
-      const { openFileEngine } = await import(process.env.SRC + '/engine/file.ts');
+      const { openFileEngine } = await import(process.env.SRC + '/standalone/file-engine.ts');
       const engine = await openFileEngine({ dir: ${JSON.stringify(dir)}, log: { debug() {}, info() {}, warn() {}, error() {} },
         atomicWrite: { rename: () => { console.log('TEMP_WRITTEN'); return new Promise(() => {}); } } });
       await engine.setLastRun({ version: 1, cursor: 'new' });
@@ -193,7 +193,7 @@ describe('state directory lock', () => {
   it('refuses a second open from another process at once, naming the holder and the lock', async () => {
     await open();
     const child = spawnSnippet(`
-      const { openFileEngine } = await import(process.env.SRC + '/engine/file.ts');
+      const { openFileEngine } = await import(process.env.SRC + '/standalone/file-engine.ts');
       const started = Date.now();
       try {
         await openFileEngine({ dir: ${JSON.stringify(dir)} });
@@ -249,7 +249,7 @@ describe('state directory lock', () => {
     const contenders = Array.from({ length: 3 }, () =>
       spawnSnippet(`
         const { existsSync } = await import('node:fs');
-        const { openFileEngine } = await import(process.env.SRC + '/engine/file.ts');
+        const { openFileEngine } = await import(process.env.SRC + '/standalone/file-engine.ts');
         const until = async (path) => { while (!existsSync(path)) await new Promise((r) => setTimeout(r, 5)); };
         console.log('READY');
         await until(${JSON.stringify(go)});

@@ -12,7 +12,7 @@ import { type TransportFailure, createMsalNetworkClient } from '../../src/auth/n
 import { errorLine } from '../../src/cli/output.js';
 import { escapeCell, markdownTable } from '../../src/commands/markdown.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { formatLogLine } from '../../src/engine/stderr-logger.js';
+import { formatLogLine } from '../../src/standalone/stderr-logger.js';
 import { IntegrationError } from '../../src/errors.js';
 import { createGraphClient } from '../../src/graph/client.js';
 import { BodyLimitError, jsonShapeProblem, readBodyWithin } from '../../src/http/body-limits.js';

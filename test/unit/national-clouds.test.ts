@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { isCommandError } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
-import { nationalCloudOf } from '../../src/graph/national-clouds.js';
+import { nationalCloudOf } from '../../src/input/national-clouds.js';
 import { parseParams } from '../../src/input/params.js';
 import { main } from '../../src/main.js';
 import { secretParams } from '../helpers/auth-fixtures.js';

@@ -7,11 +7,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { CollectorProgress } from '../../src/collector/run.js';
+import type { CollectorProgress } from '../../src/service/collector-loop.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import type { Logger } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
-import { type ClosableEngine, INSTANCE_EVENT_FIELD, type ServiceInstance, startService } from '../../src/standalone/instances.js';
+import { type ClosableEngine, INSTANCE_EVENT_FIELD, type ServiceInstance, startService } from '../../src/service/instances.js';
 import { FakeGraph, type TruthRow } from '../helpers/fetch-fake-graph.js';
 
 const graphs = new Map<string, FakeGraph>();

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planInstances } from '../../src/cli/instance-plan.js';
 import { collectParams } from '../../src/cli/params.js';
 import { findInstanceDirs, formatStatus } from '../../src/cli/status.js';
-import { formatJsonLogLine, withLogFields } from '../../src/engine/stderr-logger.js';
+import { formatJsonLogLine, withLogFields } from '../../src/standalone/stderr-logger.js';
 import type { Logger } from '../../src/engine/types.js';
 import { isIntegrationError } from '../../src/errors.js';
-import { parseListenAddress, readiness } from '../../src/standalone/health.js';
-import { createGate, retryDelayMs } from '../../src/standalone/instances.js';
-import { lookbackProgress } from '../../src/standalone/metrics.js';
+import { parseListenAddress, readiness } from '../../src/service/health.js';
+import { createGate, retryDelayMs } from '../../src/service/instances.js';
+import { lookbackProgress } from '../../src/service/metrics.js';
 import { readSecretFile, withSecretFiles } from '../../src/standalone/secret-files.js';
 
 const SECRET_IDS = new Set(['client_secret', 'private_key', 'auth_code']);

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EVENT_META, type Logger, type TraceEvent } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
-import { XSIAM_MAX_CHUNK_BYTES, chunkEvents, createXsiamSink } from '../../src/engine/sinks/xsiam.js';
+import { XSIAM_MAX_CHUNK_BYTES, chunkEvents, createXsiamSink } from '../../src/standalone/sinks/xsiam.js';
 
 const API_KEY = 'xsiam-test-key-7f3a9c1e5b';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { type AppendFile, createNdjsonFileSink } from '../../src/engine/sinks/ndjson-file.js';
-import { createStdoutSink } from '../../src/engine/sinks/stdout.js';
+import { type AppendFile, createNdjsonFileSink } from '../../src/standalone/sinks/ndjson-file.js';
+import { createStdoutSink } from '../../src/standalone/sinks/stdout.js';
 import { EVENT_META, type TraceEvent } from '../../src/engine/types.js';
 
 let dir: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
-import { INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME, openFileEngine } from '../../src/engine/file.js';
+import { INTEGRATION_CONTEXT_FILE_NAME, LAST_RUN_FILE_NAME, openFileEngine } from '../../src/standalone/file-engine.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { IntegrationError } from '../../src/errors.js';
 import { parseParams } from '../../src/input/params.js';

@@ -1,5 +1,5 @@
-import { openFileEngine } from './file.js';
-import type { Engine } from './types.js';
+import { openFileEngine } from './file-engine.js';
+import type { Engine } from '../engine/types.js';
 
 /** An engine the caller must close when the command is done (it holds the state directory's lock). */
 export type ClosableEngine = Engine & { close(): Promise<void> };

@@ -30,7 +30,7 @@ import {
 } from '../../http/retry.js';
 import { type HttpFetch, createHttpFetch } from '../../http/transport.js';
 import type { EventSink } from '../sink.js';
-import type { Engine, EventMeta, Logger, TraceEvent } from '../types.js';
+import type { Engine, EventMeta, Logger, TraceEvent } from '../../engine/types.js';
 
 const gzip = promisify(gzipCallback);
 

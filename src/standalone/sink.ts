@@ -1,4 +1,4 @@
-import type { EventMeta, TraceEvent } from './types.js';
+import type { EventMeta, TraceEvent } from '../engine/types.js';
 
 /**
  * Where the file engine hands events: the state directory's events.ndjson (default), stdout, or an XSIAM

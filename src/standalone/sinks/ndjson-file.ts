@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { IntegrationError } from '../../errors.js';
 import { PRIVATE_FILE_MODE, syncDirectory } from '../atomic.js';
 import type { EventSink } from '../sink.js';
-import type { EventMeta, Logger, TraceEvent } from '../types.js';
+import type { EventMeta, Logger, TraceEvent } from '../../engine/types.js';
 
 export const EVENTS_FILE_NAME = 'events.ndjson';
 

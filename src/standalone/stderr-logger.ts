@@ -5,8 +5,8 @@
  * command output and NDJSON events. Callers pass facts only (counts, ids, windows); nothing here tries to
  * recognise secrets.
  */
-import { neutraliseControls, oneSafeLine } from './terminal-safe.js';
-import type { Logger, LogLevel } from './types.js';
+import { neutraliseControls, oneSafeLine } from '../engine/terminal-safe.js';
+import type { Logger, LogLevel } from '../engine/types.js';
 
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -1,14 +1,14 @@
 /**
- * The collector as a service: one collector loop (collector/run.ts) per instance, each on its own engine
+ * The collector as a service: one collector loop (collector-loop.ts) per instance, each on its own engine
  * (its own state directory, lock, token cache, request budget and position) and its own interval, with at
  * most `concurrency` fetch runs at a time. A failing instance (bad secret, missing permission, Graph down,
  * a state directory locked by another process) is retried with a growing delay up to a cap and reported
  * in the log, the metrics, /readyz and its collector-status.json; the others never wait for it.
  */
-import { runCollector, type CollectorProgress } from '../collector/run.js';
+import { runCollector, type CollectorProgress } from './collector-loop.js';
 import { readContextKey } from '../engine/context-store.js';
 import { realSleep } from '../engine/clock.js';
-import { withLogFields } from '../engine/stderr-logger.js';
+import { withLogFields } from '../standalone/stderr-logger.js';
 import type { Engine, EventMeta, Logger, TraceEvent } from '../engine/types.js';
 import { isIntegrationError } from '../errors.js';
 import { DEFAULT_REQUEST_BUDGET, decodeRequestLog } from '../http/budget.js';

@@ -4,7 +4,7 @@
  * rolling budget window) are computed when scraped.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CollectorProgress } from '../collector/run.js';
+import type { CollectorProgress } from './collector-loop.js';
 import { pruneRequestLog } from '../http/budget.js';
 import type { RunSummary } from './run-report.js';
 

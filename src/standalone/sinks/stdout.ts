@@ -5,7 +5,7 @@
  */
 import { IntegrationError } from '../../errors.js';
 import type { EventSink } from '../sink.js';
-import type { EventMeta, TraceEvent } from '../types.js';
+import type { EventMeta, TraceEvent } from '../../engine/types.js';
 import { serializeEvents } from './ndjson-file.js';
 
 export interface StdoutSinkOptions {

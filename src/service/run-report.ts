@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { CollectorProgress } from '../collector/run.js';
-import { writeFileAtomic } from '../engine/atomic.js';
+import type { CollectorProgress } from './collector-loop.js';
+import { writeFileAtomic } from '../standalone/atomic.js';
 
 export const COLLECTOR_STATUS_FILE_NAME = 'collector-status.json';
 

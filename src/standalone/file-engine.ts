@@ -14,13 +14,13 @@
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { IntegrationError, isIntegrationError } from '../errors.js';
-import { type StateKey, loadStateKey, looksSealed, openSealed, sealText } from '../standalone/state-crypto.js';
+import { type StateKey, loadStateKey, looksSealed, openSealed, sealText } from './state-crypto.js';
 import { PRIVATE_DIR_MODE, type AtomicWriteOptions, sweepTempFiles, writeFileAtomic } from './atomic.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { EventSink } from './sink.js';
 import { EVENTS_FILE_NAME, createNdjsonFileSink } from './sinks/ndjson-file.js';
 import { createStderrLogger } from './stderr-logger.js';
-import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from './types.js';
+import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../engine/types.js';
 
 export const DEFAULT_STATE_DIR = '.o365-message-trace';
 export const LAST_RUN_FILE_NAME = 'last-run.json';
