@@ -39,7 +39,6 @@ const tokenStoreSchema = z.object({
 });
 
 export type TokenStore = z.infer<typeof tokenStoreSchema>;
-export type ManagedIdentityEntry = z.infer<typeof managedIdentityEntry>;
 export type AuthCodeEntry = z.infer<typeof authCodeEntry>;
 
 const EMPTY: TokenStore = { version: 1 };

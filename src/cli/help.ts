@@ -58,10 +58,6 @@ function describeCommand(name: string, description: string, command?: ManifestCo
   return [`  ${name}`, ...wrap(description, 6), ...(command ? describeArguments(command) : [])];
 }
 
-export function integrationCommandNames(manifest: Manifest): string[] {
-  return [...Object.keys(PLATFORM_COMMAND_DESCRIPTIONS), ...manifest.script.commands.map((command) => command.name)];
-}
-
 function secretParamIds(manifest: Manifest): string[] {
   const secretTypes: number[] = [ParamType.credentials, ParamType.encryptedLongText];
   return manifest.configuration.filter((spec) => secretTypes.includes(spec.type)).map((spec) => spec.name);

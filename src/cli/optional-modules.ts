@@ -32,12 +32,12 @@ export async function importOptional<T>(relativePath: string, messageWhenMissing
 }
 
 export function loadSimulatorCli(): Promise<SimulatorCliModule> {
-  return importOptional<SimulatorCliModule>('../simulator/cli.js', 'The simulate command is not available in this build yet.');
+  return importOptional<SimulatorCliModule>('../simulator/cli.js', 'The simulate command is not in this installation (its module is missing); reinstall o365-message-trace.');
 }
 
 export function loadXsiamSinkModule(): Promise<XsiamSinkModule> {
   return importOptional<XsiamSinkModule>(
     '../standalone/sinks/xsiam.js',
-    'The XSIAM sink (--sink xsiam) is not available in this build yet; use --sink file or --sink stdout.',
+    'The XSIAM sink (--sink xsiam) is not in this installation (its module is missing); reinstall o365-message-trace, or use --sink file or --sink stdout.',
   );
 }

@@ -1,7 +1,6 @@
 /**
  * `o365-message-trace-get-details`: the processing steps of one message for one recipient
- * (`getDetailsByRecipient`), beyond the seed, which lists message trace detail as unsupported. Each call
- * spends the same tenant request budget as listing: Microsoft counts both against one quota.
+ * (`getDetailsByRecipient`). Each call spends the same tenant request budget as listing: Microsoft counts both against one quota.
  */
 import type { CommandResult } from '../engine/types.js';
 import { IntegrationError, isIntegrationError } from '../errors.js';

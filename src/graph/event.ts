@@ -1,6 +1,6 @@
 /**
  * A Graph row as an event: every field of the row, plus `_time` (its receivedDateTime in ISO 8601 UTC with
- * milliseconds). Shared by get-events and, if it likes, the fetch loop.
+ * milliseconds). Shared by get-events and the fetch loop (fetch/fold.ts).
  */
 import type { TraceEvent } from '../engine/types.js';
 import { type GraphInstant, compareGraphInstants, parseGraphInstant, toIsoUtc } from './instant.js';

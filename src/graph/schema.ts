@@ -1,6 +1,6 @@
 /**
  * zod schemas for what Graph sends back, following Microsoft's CSDL (exchangeMessageTrace,
- * exchangeMessageTraceDetail; see ../shared/graph/exchange-message-trace.csdl.xml). Objects are loose:
+ * exchangeMessageTraceDetail; a copy is test/fixtures/exchange-message-trace.csdl.xml). Objects are loose:
  * fields Graph adds later are kept, so events carry every field. `status` is any string: the enum is
  * evolvable (`recalled`, `unknownFutureValue`), and refusing a page over a new status would stall a
  * collector for good. Known members are brought to v1.0's spelling (`Delivered`, as in beta examples, becomes

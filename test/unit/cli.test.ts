@@ -203,9 +203,9 @@ describe('optional modules', () => {
   });
 
   it('reports a missing module as not_available with the given message', async () => {
-    await expect(importOptional('../standalone/sinks/missing-sink.js', 'The missing sink is not available in this build yet.')).rejects.toMatchObject({
+    await expect(importOptional('../standalone/sinks/missing-sink.js', 'The missing sink is not in this installation.')).rejects.toMatchObject({
       code: 'not_available',
-      message: 'The missing sink is not available in this build yet.',
+      message: 'The missing sink is not in this installation.',
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The demisto-sdk content rules that apply to an XSIAM event collector, checked against integration.yml.
- * Rule codes are demisto-sdk validator codes (demisto_sdk/commands/validate/validators/**), summarised in
- * ../shared/notes/xsiam-conventions-and-libs.md, Part A.
+ * Rule codes are demisto-sdk validator codes (https://github.com/demisto/demisto-sdk, under
+ * demisto_sdk/commands/validate/validators/); each rule below names its code and says what it checks.
  *
  * Each rule is a function from the YAML document to its violations, and carries a minimal way to break it:
  * the real YAML must have no violation, and a copy broken that way must have one, so a rule that can never
