@@ -15,12 +15,12 @@ import type { Engine } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import { BodyLimitError, type BodyLimits, GRAPH_BODY_LIMITS, readJsonTextWithin } from '../http/body-limits.js';
 import { RequestBudget, type RequestBudgetOptions } from '../http/budget.js';
+import { networkErrorCode } from '../http/error-code.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
-  networkErrorCode,
   runWithRetry,
 } from '../http/retry.js';
 import type { HttpFetch } from '../http/transport.js';

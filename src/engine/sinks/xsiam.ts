@@ -20,12 +20,12 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { IntegrationError } from '../../errors.js';
 import { TOKEN_BODY_LIMITS, readBodyWithin } from '../../http/body-limits.js';
+import { networkErrorCode } from '../../http/error-code.js';
 import { parseRetryAfter } from '../../http/retry-after.js';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
-  networkErrorCode,
   runWithRetry,
 } from '../../http/retry.js';
 import { type HttpFetch, createHttpFetch } from '../../http/transport.js';
