@@ -2,9 +2,10 @@
  * Retrying one HTTP request: pure verdicts plus a tiny loop that runs them on the engine clock.
  *
  * What is retried: 429 (honouring Retry-After), 500/502/503/504, connection resets and timeouts (judged by
- * undici's stable error codes, found by `networkErrorCode` in error-code.ts, never by message text) and bodies that are not valid
- * JSON (a body cut mid-stream is a transport fault). Backoff is capped, exponential and jittered, except
- * when the server named the wait: then exactly that wait. The loop never sleeps past the run's deadline:
+ * undici's stable error codes as error-code.ts finds them, never by message text) and bodies that are not
+ * valid JSON (a body cut mid-stream is a transport fault); one try is `sendOnce` (attempt.ts), its outcome is
+ * judged here. Backoff is capped, exponential and jittered, except when the server named the wait: then
+ * exactly that wait. The loop never sleeps past the run's deadline:
  * when the next wait would pass it, it gives up with IntegrationError('deadline_exceeded') carrying the last
  * error's message, status and request id.
  */
