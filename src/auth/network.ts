@@ -8,6 +8,7 @@
  */
 import { AuthError, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { BodyLimitError, TOKEN_BODY_LIMITS, readJsonTextWithin } from '../http/body-limits.js';
+import { networkErrorCode } from '../http/error-code.js';
 import type { HttpFetch } from '../http/transport.js';
 
 export type TransportFailureKind = 'unreachable' | 'timeout' | 'tls' | 'invalid_response' | 'refused_body';
@@ -33,21 +34,8 @@ export class TransportFailure extends AuthError {
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
-/** The first `code` found along the `cause` chain of a fetch failure. */
-function causeCodeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const name = (current as { name?: unknown }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') return name;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 export function classifyFetchFailure(error: unknown, host: string): TransportFailure {
-  const code = causeCodeOf(error);
+  const code = networkErrorCode(error);
   if (code !== undefined && TLS_CODES.test(code)) return new TransportFailure('tls', host, code);
   if (code !== undefined && (TIMEOUT_CODES.has(code) || code === 'TimeoutError' || code === 'AbortError')) {
     return new TransportFailure('timeout', host, code);

@@ -1,6 +1,6 @@
 /**
  * The Graph client for message traces: URLs and filters, one request path shared by every call (request
- * budget → token → fetch → classify), retries around it, paging on top, zod at the edge.
+ * budget → token → one try by `sendOnce`, http/attempt.ts), retries around it, paging on top, zod at the edge.
  *
  * Every request that goes out, retries and the one retry after a 401 or 403 included, takes one request from
  * the budget first. On 401 the token provider is asked for a fresh token (`forceRefresh`) and the request is
@@ -13,14 +13,13 @@ import type { z } from 'zod';
 import type { TokenProvider } from '../auth/types.js';
 import type { Engine } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
-import { BodyLimitError, type BodyLimits, GRAPH_BODY_LIMITS, readJsonTextWithin } from '../http/body-limits.js';
+import { sendOnce } from '../http/attempt.js';
+import { type BodyLimitError, type BodyLimits, GRAPH_BODY_LIMITS } from '../http/body-limits.js';
 import { RequestBudget, type RequestBudgetOptions } from '../http/budget.js';
-import { parseRetryAfter } from '../http/retry-after.js';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
-  networkErrorCode,
   runWithRetry,
 } from '../http/retry.js';
 import type { HttpFetch } from '../http/transport.js';
@@ -66,34 +65,38 @@ export interface GraphClientWithStats extends GraphClient {
   getJson(pathAndQuery: `/${string}`, what: string, signal?: AbortSignal): Promise<unknown>;
 }
 
-function fetchFailure(error: unknown, what: string): AttemptResult<never> {
-  const code = networkErrorCode(error);
-  return {
-    ok: false,
-    outcome: { kind: 'network', code },
-    error: new IntegrationError(
-      'network',
-      `Could not reach Microsoft Graph while ${what}${code ? ` (${code})` : ''}. Check the Graph URL, proxy and TLS settings and the network path.`,
-      { cause: error },
-    ),
-  };
+/** No answer (or an answer cut off): retried when the code says the same request may work. */
+function unreachable(code: string | undefined, cause: unknown, what: string): IntegrationError {
+  return new IntegrationError(
+    'network',
+    `Could not reach Microsoft Graph while ${what}${code ? ` (${code})` : ''}. Check the Graph URL, proxy and TLS settings and the network path.`,
+    { cause },
+  );
 }
 
 /** A body over a documented limit: treated like a cut-off body (retried, then reported), never parsed. */
-function refusedBody(error: BodyLimitError, what: string, response: Response): AttemptResult<never> {
-  return {
-    ok: false,
-    outcome: { kind: 'invalid_body' },
-    error: new IntegrationError(
-      'graph_invalid_response',
-      `Microsoft Graph sent ${error.message} while ${what}; it was refused unread. Graph never sends such responses: check what is on the network path (a proxy or TLS inspection) and the Graph URL (url).`,
-      { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
-    ),
-  };
+function refusedBody(error: BodyLimitError, what: string, response: Response): IntegrationError {
+  return new IntegrationError(
+    'graph_invalid_response',
+    `Microsoft Graph sent ${error.message} while ${what}; it was refused unread. Graph never sends such responses: check what is on the network path (a proxy or TLS inspection) and the Graph URL (url).`,
+    { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
+  );
 }
 
-function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
+function parseJson(text: string, what: string, response: Response): AttemptResult<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return {
+      ok: false,
+      outcome: { kind: 'invalid_body' },
+      error: new IntegrationError(
+        'graph_invalid_response',
+        `Microsoft Graph sent a response that is not valid JSON while ${what} (probably cut off).`,
+        { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
+      ),
+    };
+  }
 }
 
 export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
@@ -103,17 +106,17 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retryPolicy };
   const stats: GraphClientStats = { requests: 0, retries: 0, tokenRefreshes: 0 };
 
-  /** One try: one request, or two when the first is a 401 (fresh token, once). */
+  /** One try: one request, or two when the first is a 401 or 403 (fresh token, once). */
   async function attempt(url: string, what: string, signal: AbortSignal | undefined): Promise<AttemptResult<unknown>> {
     let refreshed = false;
     for (;;) {
       await budget.acquire(signal);
       const token = await tokens.getAccessToken({ forceRefresh: refreshed, ...(signal ? { signal } : {}) });
       stats.requests++;
-      let response: Response;
-      let text: string;
-      try {
-        response = await http(url, {
+      const result = await sendOnce({
+        http,
+        url,
+        init: {
           method: 'GET',
           // Never follow a redirect: the bearer token must not travel anywhere but the Graph origin.
           redirect: 'manual',
@@ -126,52 +129,29 @@ export function createGraphClient(deps: GraphClientDeps): GraphClientWithStats {
             prefer: 'include-unknown-enum-members',
           },
           ...(signal ? { signal } : {}),
-        });
-      } catch (error) {
-        if (isAbort(error, signal)) throw error;
-        return fetchFailure(error, what);
-      }
-      try {
-        text = await readJsonTextWithin(response, deps.bodyLimits ?? GRAPH_BODY_LIMITS);
-      } catch (error) {
-        if (isAbort(error, signal)) throw error;
-        if (error instanceof BodyLimitError) return refusedBody(error, what, response);
-        return fetchFailure(error, `${what} (the response was cut off)`);
-      }
-      if ((response.status === 401 || response.status === 403) && !refreshed) {
+        },
+        now: () => engine.now(),
+        body: {
+          kind: 'json',
+          limits: deps.bodyLimits ?? GRAPH_BODY_LIMITS,
+          refused: (error, response) => refusedBody(error, what, response),
+        },
+        unreachable: (code, cause, cutOff) => unreachable(code, cause, cutOff ? `${what} (the response was cut off)` : what),
+        refused: (response, text) => mapGraphError(response.status, text, response.headers),
+        accept: (response, text) => parseJson(text, what, response),
+      });
+      const status = !result.ok && result.outcome.kind === 'status' ? result.outcome.status : undefined;
+      if ((status === 401 || status === 403) && !refreshed) {
         refreshed = true;
         stats.tokenRefreshes++;
         engine.log.info(
-          response.status === 401
+          status === 401
             ? 'Graph refused the access token (401); getting a new one and retrying once'
             : 'Graph denied access (403); getting a new token, which carries permissions granted since the last one, and retrying once',
         );
         continue;
       }
-      if (!response.ok) {
-        return {
-          ok: false,
-          outcome: {
-            kind: 'status',
-            status: response.status,
-            retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), engine.now()),
-          },
-          error: mapGraphError(response.status, text, response.headers),
-        };
-      }
-      try {
-        return { ok: true, value: JSON.parse(text) as unknown };
-      } catch {
-        return {
-          ok: false,
-          outcome: { kind: 'invalid_body' },
-          error: new IntegrationError(
-            'graph_invalid_response',
-            `Microsoft Graph sent a response that is not valid JSON while ${what} (probably cut off).`,
-            { status: response.status, requestId: response.headers.get('request-id') ?? undefined },
-          ),
-        };
-      }
+      return result;
     }
   }
 

@@ -2,9 +2,10 @@
  * Retrying one HTTP request: pure verdicts plus a tiny loop that runs them on the engine clock.
  *
  * What is retried: 429 (honouring Retry-After), 500/502/503/504, connection resets and timeouts (judged by
- * undici's stable error codes in `error.cause.code`, never by message text) and bodies that are not valid
- * JSON (a body cut mid-stream is a transport fault). Backoff is capped, exponential and jittered, except
- * when the server named the wait: then exactly that wait. The loop never sleeps past the run's deadline:
+ * undici's stable error codes as error-code.ts finds them, never by message text) and bodies that are not
+ * valid JSON (a body cut mid-stream is a transport fault); one try is `sendOnce` (attempt.ts), its outcome is
+ * judged here. Backoff is capped, exponential and jittered, except when the server named the wait: then
+ * exactly that wait. The loop never sleeps past the run's deadline:
  * when the next wait would pass it, it gives up with IntegrationError('deadline_exceeded') carrying the last
  * error's message, status and request id.
  */
@@ -85,27 +86,6 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: () => nu
   const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   const half = exponential / 2;
   return Math.round(half + half * Math.min(Math.max(random(), 0), 1));
-}
-
-/** The stable code of a network error from fetch: `error.cause.code`, looking through nested causes. */
-export function networkErrorCode(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current !== null && typeof current === 'object' && !seen.has(current)) {
-    seen.add(current);
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && current !== error) return code;
-    // Happy-eyeballs connects fail with an AggregateError holding one error per address.
-    const errors = (current as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) {
-      for (const inner of errors) {
-        const innerCode = (inner as { code?: unknown } | null)?.code;
-        if (typeof innerCode === 'string') return innerCode;
-      }
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 export type AttemptResult<T> = { ok: true; value: T } | { ok: false; outcome: FailureOutcome; error: IntegrationError };

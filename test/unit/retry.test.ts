@@ -6,7 +6,6 @@ import {
   DEFAULT_RETRY_POLICY,
   type FailureOutcome,
   backoffMs,
-  networkErrorCode,
   retryVerdict,
   runWithRetry,
 } from '../../src/http/retry.js';
@@ -67,19 +66,6 @@ describe('retryVerdict', () => {
     const outcome: FailureOutcome = { kind: 'status', status: 503 };
     expect(retryVerdict(4, outcome).retry).toBe(true);
     expect(retryVerdict(5, outcome).retry).toBe(false);
-  });
-});
-
-describe('networkErrorCode', () => {
-  it('reads undici’s cause code, never the message', () => {
-    const err = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
-    expect(networkErrorCode(err)).toBe('UND_ERR_SOCKET');
-    expect(networkErrorCode(new TypeError('ECONNRESET in the text only'))).toBeUndefined();
-  });
-
-  it('looks into AggregateErrors (one error per address)', () => {
-    const agg = new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], 'connect failed');
-    expect(networkErrorCode(new TypeError('fetch failed', { cause: agg }))).toBe('ECONNREFUSED');
   });
 });
 

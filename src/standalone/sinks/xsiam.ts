@@ -19,13 +19,12 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { IntegrationError } from '../../errors.js';
-import { TOKEN_BODY_LIMITS, readBodyWithin } from '../../http/body-limits.js';
-import { parseRetryAfter } from '../../http/retry-after.js';
+import { sendOnce } from '../../http/attempt.js';
+import { TOKEN_BODY_LIMITS } from '../../http/body-limits.js';
 import {
   type AttemptResult,
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
-  networkErrorCode,
   runWithRetry,
 } from '../../http/retry.js';
 import { type HttpFetch, createHttpFetch } from '../../http/transport.js';
@@ -189,10 +188,11 @@ export function createXsiamSink(options: XsiamSinkOptions): EventSink {
   const where = displayUrl(url);
   const apiKey = options.apiKey;
 
-  async function postOnce(body: Buffer, chunkNumber: number, chunkCount: number): Promise<AttemptResult<number>> {
-    let response: Response;
-    try {
-      response = await http(url, {
+  function postOnce(body: Buffer, chunkNumber: number, chunkCount: number): Promise<AttemptResult<number>> {
+    return sendOnce({
+      http,
+      url,
+      init: {
         method: 'POST',
         headers: {
           Authorization: apiKey,
@@ -200,43 +200,34 @@ export function createXsiamSink(options: XsiamSinkOptions): EventSink {
           'Content-Encoding': 'gzip',
         },
         body,
-      });
-    } catch (error) {
-      const code = networkErrorCode(error);
-      return {
-        ok: false,
-        outcome: { kind: 'network', code },
-        error: new IntegrationError('sink_failed', `could not reach ${where} (${code ?? 'network error'})`, { cause: error }),
-      };
-    }
-    // Always read the body so the connection can be reused; it may explain a refusal.
-    // Bounded: a refusal is a short message, and a broken endpoint must not fill memory.
-    const text = await readBodyWithin(response, TOKEN_BODY_LIMITS.maxBytes).catch(() => '');
-    if (response.ok) {
-      const refusal = bodyRefusal(text);
-      if (refusal === undefined) return { ok: true, value: response.status };
-      // Server text is quoted only when it cannot be carrying the key back.
-      const quoted = refusal.includes(apiKey) ? '(not shown)' : `'${refusal}'`;
-      // Not retried: the status is not a retryable one, and the same body would be refused again.
-      return {
-        ok: false,
-        outcome: { kind: 'status', status: response.status },
-        error: new IntegrationError('sink_failed', `XSIAM answered HTTP ${response.status} but reported the error ${quoted}`, {
-          status: response.status,
-        }),
-      };
-    }
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
-    log.debug('XSIAM refused a chunk', { chunk: chunkNumber, chunks: chunkCount, status: response.status, retryAfterMs });
-    return {
-      ok: false,
-      outcome: { kind: 'status', status: response.status, retryAfterMs },
-      error: new IntegrationError(
-        'sink_failed',
-        retryAfterMs === undefined ? `HTTP ${response.status}` : `HTTP ${response.status} (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)`,
-        { status: response.status },
-      ),
-    };
+      },
+      now,
+      // Read even when only the status matters, as it may explain a refusal; a refusal is a short message.
+      body: { kind: 'text', maxBytes: TOKEN_BODY_LIMITS.maxBytes },
+      unreachable: (code, cause) => new IntegrationError('sink_failed', `could not reach ${where} (${code ?? 'network error'})`, { cause }),
+      refused: (response, _text, retryAfterMs) => {
+        log.debug('XSIAM refused a chunk', { chunk: chunkNumber, chunks: chunkCount, status: response.status, retryAfterMs });
+        return new IntegrationError(
+          'sink_failed',
+          retryAfterMs === undefined ? `HTTP ${response.status}` : `HTTP ${response.status} (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)`,
+          { status: response.status },
+        );
+      },
+      accept: (response, text) => {
+        const refusal = bodyRefusal(text);
+        if (refusal === undefined) return { ok: true, value: response.status };
+        // Server text is quoted only when it cannot be carrying the key back.
+        const quoted = refusal.includes(apiKey) ? '(not shown)' : `'${refusal}'`;
+        // Not retried: the status is not a retryable one, and the same body would be refused again.
+        return {
+          ok: false,
+          outcome: { kind: 'status', status: response.status },
+          error: new IntegrationError('sink_failed', `XSIAM answered HTTP ${response.status} but reported the error ${quoted}`, {
+            status: response.status,
+          }),
+        };
+      },
+    });
   }
 
   async function send(events: readonly TraceEvent[], meta: EventMeta): Promise<void> {
