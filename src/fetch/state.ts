@@ -15,7 +15,7 @@
  *   "requestsNeeded": 24,                   optional: the last run was cut short by the request budget after
  *                                           spending 23 requests; the next starts reading only when the
  *                                           budget has room for this many (run.ts). Paces, never decides
- *   "seen": "base64…"                       dedup keys of rows received at or after the cursor (dedup.ts)
+ *   "seen": "base64…"                       dedup keys of rows received at or after the cursor (seen-set.ts)
  * }
  *
  * Version 1 had the same fields with `seen` in a fixed-width form; it is read and migrated (the next save
@@ -28,7 +28,7 @@ import * as z from 'zod';
 import type { JsonObject } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import { isoUtc } from '../graph/limits.js';
-import { SeenSet } from './dedup.js';
+import { SeenSet } from './seen-set.js';
 
 export const STATE_VERSION = 2;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 const row = { id: 'a1', recipientAddress: 'bob@contoso.com', status: 'pending' };

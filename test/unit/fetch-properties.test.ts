@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 import { parseState } from '../../src/fetch/state.js';
 import { DEFAULT_TUNING, planWindow } from '../../src/fetch/window.js';
 import { runFetch } from '../../src/fetch/run.js';

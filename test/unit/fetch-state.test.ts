@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 import { parseState, serializeState } from '../../src/fetch/state.js';
 import { IntegrationError } from '../../src/errors.js';
 
