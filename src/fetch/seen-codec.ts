@@ -2,7 +2,10 @@
  * The bit-level form of the seen set (seen-set.ts) in the state document: base64 of groups of 48-bit
  * hashes with 8 status-flag bits each, one group per received second. Knows nothing of rows or hashing.
  *
- * Version 2 (written): per second ascending, varint second (the first absolute, then the step from the
+ * Version 3 (written): as version 2, with bit 7 of a group's Rice-parameter byte set when the group holds
+ * version 2's hashes (seen-set.ts keeps those until they age out).
+ *
+ * Version 2: per second ascending, varint second (the first absolute, then the step from the
  * previous), varint entry count, u8 Rice parameter k, then a bit stream padded to a whole byte: per entry in
  * ascending (hash, flags) order, the step from the previous hash (the first from 0) as q ones, a zero and k
  * low bits, then the flags: 0 and a 3-bit index for one status, or 1 and 8 bits. Sorted uniform hashes step
@@ -22,25 +25,31 @@ const GROUP_HEADER_BYTES = 6; // version 1: u32 epoch second, u16 entry count
 export interface CodedGroup {
   second: number;
   entries: readonly (readonly [hash: number, flags: number])[];
+  /** Marked (version 3): its hashes are of the older kind. */
+  legacy: boolean;
 }
 
-/** Receives each decoded entry. */
-export type EntrySink = (second: number, hash: number, flags: number) => void;
+/** Receives each decoded entry; `legacy` as marked in version 3, always false before. */
+export type EntrySink = (second: number, hash: number, flags: number, legacy: boolean) => void;
+
+export type SeenFormat = 1 | 2 | 3;
+
+const LEGACY_BIT = 0x80;
 
 /** Flags with one bit set → the bit's index. */
 const SINGLE_FLAG = new Map<number, number>(Array.from({ length: 8 }, (_, i) => [1 << i, i]));
 
-/** Version 2 text of `groups` (ascending seconds; empty groups are left out). */
+/** Version 3 text of `groups` (ascending seconds; empty groups are left out). */
 export function encodeSeen(groups: Iterable<CodedGroup>): string {
   const out = new BitWriter();
   let previousSecond = 0;
-  for (const { second, entries } of groups) {
+  for (const { second, entries, legacy } of groups) {
     if (entries.length === 0) continue;
     out.varint(second - previousSecond);
     previousSecond = second;
     out.varint(entries.length);
     const k = riceParameter(entries.length);
-    out.bits(k, 8);
+    out.bits(legacy ? k | LEGACY_BIT : k, 8);
     let previousHash = 0;
     for (const [hash, flags] of entries) {
       const step = hash - previousHash;
@@ -63,12 +72,12 @@ export function encodeSeen(groups: Iterable<CodedGroup>): string {
   return out.toBuffer().toString('base64');
 }
 
-/** The inverse of encodeSeen (`format` 2), or of version 1's fixed-width form; throws on anything else. */
-export function decodeSeen(text: string, format: 1 | 2, add: EntrySink): void {
+/** The inverse of encodeSeen (`format` 3), or of an earlier version's form; throws on anything else. */
+export function decodeSeen(text: string, format: SeenFormat, add: EntrySink): void {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new Error('seen keys are not base64');
   const bytes = Buffer.from(text, 'base64');
   if (format === 1) decodeFixedWidth(bytes, add);
-  else decodeRice(bytes, add);
+  else decodeRice(bytes, format === 3, add);
 }
 
 /** The Rice parameter for n uniform hashes: log2 of the mean step times ln 2, rounded down. */
@@ -162,13 +171,15 @@ class BitReader {
   }
 }
 
-function decodeRice(bytes: Buffer, add: EntrySink): void {
+function decodeRice(bytes: Buffer, marked: boolean, add: EntrySink): void {
   const reader = new BitReader(bytes);
   let second = 0;
   while (!reader.done) {
     second += reader.varint();
     const count = reader.varint();
-    const k = reader.bits(8);
+    const byte = reader.bits(8);
+    const legacy = marked && (byte & LEGACY_BIT) !== 0;
+    const k = legacy ? byte & ~LEGACY_BIT : byte;
     if (count === 0 || k > HASH_BITS - 1) throw new Error('seen keys hold an empty or malformed group');
     let hash = 0;
     for (let i = 0; i < count; i++) {
@@ -180,7 +191,7 @@ function decodeRice(bytes: Buffer, add: EntrySink): void {
       hash += quotient * 2 ** k + reader.bits(k);
       if (hash >= HASH_LIMIT) throw new Error('seen keys hold a hash past its range');
       const flags = reader.bits(1) === 0 ? 1 << reader.bits(3) : reader.bits(8);
-      add(second, hash, flags);
+      add(second, hash, flags, legacy);
     }
     reader.align();
   }
@@ -195,7 +206,7 @@ function decodeFixedWidth(bytes: Buffer, add: EntrySink): void {
     at += GROUP_HEADER_BYTES;
     if (count === 0 || at + count * ENTRY_BYTES > bytes.length) throw new Error('seen keys end inside a group');
     for (let i = 0; i < count; i++) {
-      add(second, bytes.readUIntBE(at, HASH_BYTES), bytes.readUInt8(at + HASH_BYTES));
+      add(second, bytes.readUIntBE(at, HASH_BYTES), bytes.readUInt8(at + HASH_BYTES), false);
       at += ENTRY_BYTES;
     }
   }
