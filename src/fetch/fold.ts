@@ -16,7 +16,7 @@ import { IntegrationError } from '../errors.js';
 import { rowToEvent } from '../graph/event.js';
 import { parseGraphInstant } from '../graph/instant.js';
 import type { MessageTraceRow } from '../graph/types.js';
-import { dedupKey } from './dedup.js';
+import { dedupKey } from './seen-set.js';
 import type { FetchState } from './state.js';
 import { floorSecond, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
 import { advanceCursor, type FetchTuning, nextDensity, type PlannedWindow, shrinkWindow } from './window.js';

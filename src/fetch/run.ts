@@ -20,7 +20,7 @@ import type { GraphClient, MessageTraceRow } from '../graph/types.js';
 import { DEFAULT_REQUEST_BUDGET, type RequestBudgetView } from '../http/budget.js';
 import { foldAbandoned, foldWindow, type ReadCut } from './fold.js';
 import { planReread, type RereadPlan } from './lookback.js';
-import { SeenSet } from './dedup.js';
+import { SeenSet } from './seen-set.js';
 import { type FetchState, parseState, serializeState } from './state.js';
 import type { FetchRunSummary, StopReason } from './summary.js';
 import {

@@ -2,7 +2,7 @@
  * The last-run document of fetch-events: versioned, parsed once with zod at the edge, precise afterwards.
  *
  * {
- *   "version": 2,
+ *   "version": 3,
  *   "cursor": "2026-11-25T16:00:00.000Z",   every row received before it was read, and its events sent, at a
  *                                           time when it was at least lookback old (so in its final state);
  *                                           the next run starts reading here
@@ -15,11 +15,13 @@
  *   "requestsNeeded": 24,                   optional: the last run was cut short by the request budget after
  *                                           spending 23 requests; the next starts reading only when the
  *                                           budget has room for this many (run.ts). Paces, never decides
- *   "seen": "base64…"                       dedup keys of rows received at or after the cursor (dedup.ts)
+ *   "seen": "base64…",                      dedup keys of rows received at or after the cursor (seen-set.ts)
+ *   "seenSeed": "32 hex digits"             the key of their hash, drawn at random for this state
  * }
  *
- * Version 1 had the same fields with `seen` in a fixed-width form; it is read and migrated (the next save
- * writes version 2).
+ * Earlier versions are read and migrated (the next save writes version 3). Version 2 had no seenSeed: its
+ * keys were SHA-256 hashes, which a version 3 set keeps for the seconds they cover until the cursor passes
+ * them (seen-set.ts). Version 1 was version 2 with `seen` in a fixed-width form.
  *
  * Anything else is refused with an error that says how to reset; a silent restart would either lose
  * events or send them all again.
@@ -28,9 +30,9 @@ import * as z from 'zod';
 import type { JsonObject } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import { isoUtc } from '../graph/limits.js';
-import { SeenSet } from './dedup.js';
+import { SeenSet } from './seen-set.js';
 
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 export interface FetchState {
   cursorMs: number;
@@ -62,15 +64,20 @@ const isoInstant = z
 
 const stateDocument = z
   .object({
-    version: z.union([z.literal(1), z.literal(2)]),
+    version: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     cursor: isoInstant,
     readUpTo: isoInstant,
     rowsPerMinute: z.number().nonnegative().optional(),
     rereadFrom: isoInstant.optional(),
     requestsNeeded: z.number().int().positive().optional(),
     seen: z.string(),
+    seenSeed: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits')
+      .optional(),
   })
-  .refine((state) => state.readUpTo >= state.cursor, { message: 'readUpTo is before cursor' });
+  .refine((state) => state.readUpTo >= state.cursor, { message: 'readUpTo is before cursor' })
+  .refine((state) => state.version < 3 || state.seenSeed !== undefined, { message: 'seenSeed is missing', path: ['seenSeed'] });
 
 export const RESET_HINT =
   'To start over, reset the last run of this instance (in XSIAM: "Reset the last run"; with the standalone collector: delete last-run.json in the state directory). The next fetch then starts at first_fetch, and events after it may be sent again.';
@@ -95,7 +102,7 @@ export function parseState(raw: unknown): FetchState | undefined {
   }
   let seen: SeenSet;
   try {
-    seen = SeenSet.parse(parsed.data.seen, parsed.data.version);
+    seen = SeenSet.parse(parsed.data.seen, parsed.data.version, parsed.data.seenSeed);
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : 'seen keys are unreadable');
   }
@@ -115,6 +122,7 @@ export function serializeState(state: FetchState): JsonObject {
     cursor: isoUtc(state.cursorMs),
     readUpTo: isoUtc(state.readUpToMs),
     seen: state.seen.serialize(),
+    seenSeed: state.seen.seed,
   };
   if (state.rowsPerMinute !== undefined) document.rowsPerMinute = Number(state.rowsPerMinute.toPrecision(6));
   if (state.rereadFromMs !== undefined) document.rereadFrom = isoUtc(state.rereadFromMs);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Agent } from 'undici';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 import { rowToEvent } from '../../src/graph/event.js';
 import { parseGraphInstant } from '../../src/graph/instant.js';
 import { messageTracePageSchema } from '../../src/graph/schema.js';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { type CodedGroup, decodeSeen, encodeSeen } from '../../src/fetch/seen-codec.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 const row = { id: 'a1', recipientAddress: 'bob@contoso.com', status: 'pending' };
@@ -49,40 +50,68 @@ describe('dedup keys', () => {
       seen.add(dedupKey({ id: `m${i}`, recipientAddress: `u${i % 7}@x.test`, status: i % 3 ? 'delivered' : 'odd' }, T + i * 37));
     }
     const text = seen.serialize();
-    const back = SeenSet.parse(text);
+    const back = SeenSet.parse(text, 3, seen.seed);
     expect(back.serialize()).toBe(text);
     expect(back.has(dedupKey({ id: 'm3', recipientAddress: 'u3@x.test', status: 'odd' }, T + 3 * 37))).toBe(true);
+    expect(back.has(dedupKey({ id: 'm3', recipientAddress: 'u3@x.test', status: 'other' }, T + 3 * 37))).toBe(false);
     expect(text.length).toBeLessThan(500 * 10 + 400 * 8);
   });
 
-  it('round-trips any set: hashes over the whole 48 bits, any flags, crowded and lonely seconds', () => {
+  it('codes any set: hashes over the whole 48 bits, any flags, crowded and lonely seconds, marked groups', () => {
+    const entry = fc.tuple(
+      fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.constantFrom(0, 1, 2 ** 48 - 1, 2 ** 47)),
+      fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 7 }).map((i) => 1 << i), fc.integer({ min: 1, max: 255 })),
+    );
+    const group = fc.record({
+      second: fc.integer({ min: 1_700_000_000, max: 1_800_000_000 }),
+      entries: fc.uniqueArray(entry, { maxLength: 60, selector: ([hash, flags]) => `${hash}/${flags}` }),
+      legacy: fc.boolean(),
+    });
     fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            second: fc.integer({ min: 1_700_000_000, max: 1_800_000_000 }),
-            hash: fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.constantFrom(0, 1, 2 ** 48 - 1, 2 ** 47)),
-            flag: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 7 }).map((i) => 1 << i), fc.integer({ min: 1, max: 255 })),
-          }),
-          { maxLength: 300 },
-        ),
-        (keys) => {
-          const seen = new SeenSet();
-          for (const key of keys) seen.add(key);
-          const text = seen.serialize();
-          const back = SeenSet.parse(text);
-          expect(back.serialize()).toBe(text);
-          expect(back.size).toBe(seen.size);
-          for (const key of keys) expect(back.has(key)).toBe(true);
-        },
-      ),
-      { numRuns: 500 },
+      fc.property(fc.uniqueArray(group, { maxLength: 20, selector: (g) => g.second }), (raw) => {
+        const groups: CodedGroup[] = raw
+          .filter((g) => g.entries.length > 0)
+          .map((g) => ({ ...g, entries: [...g.entries].sort((a, b) => a[0] - b[0] || a[1] - b[1]) }))
+          .sort((a, b) => a.second - b.second);
+        const back = new Map<number, CodedGroup & { entries: [number, number][] }>();
+        decodeSeen(encodeSeen(groups), 3, (second, hash, flags, legacy) => {
+          const g = back.get(second) ?? { second, entries: [], legacy };
+          expect(g.legacy).toBe(legacy);
+          g.entries.push([hash, flags]);
+          back.set(second, g);
+        });
+        expect([...back.values()]).toEqual(groups);
+      }),
+      { numRuns: 300 },
     );
   });
 
+  it('keys each set with its own random seed, kept through serialize and parse', () => {
+    const a = new SeenSet();
+    const b = new SeenSet();
+    expect(a.seed).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.seed).not.toBe(b.seed);
+    for (let i = 0; i < 50; i++) {
+      const key = dedupKey({ ...row, id: `m${i}` }, T);
+      a.add(key);
+      b.add(key);
+    }
+    // The same rows, other hashes: what collides under one seed is not known from another's.
+    expect(a.serialize()).not.toBe(b.serialize());
+    const back = SeenSet.parse(a.serialize(), 3, a.seed);
+    expect(back.seed).toBe(a.seed);
+    expect(back.serialize()).toBe(a.serialize());
+    for (let i = 0; i < 50; i++) expect(back.has(dedupKey({ ...row, id: `m${i}` }, T))).toBe(true);
+    // Under another seed the stored hashes mean nothing: nothing is found.
+    const wrong = SeenSet.parse(a.serialize(), 3, b.seed);
+    expect([...Array(50).keys()].filter((i) => wrong.has(dedupKey({ ...row, id: `m${i}` }, T)))).toEqual([]);
+    expect(() => SeenSet.parse(a.serialize(), 3)).toThrow(/seed/);
+  });
+
   it('refuses text it did not write', () => {
-    expect(() => SeenSet.parse('not base64!')).toThrow();
-    expect(() => SeenSet.parse(Buffer.from([0, 0, 0, 1, 0, 5, 1, 2]).toString('base64'))).toThrow();
+    const seed = new SeenSet().seed;
+    expect(() => SeenSet.parse('not base64!', 3, seed)).toThrow();
+    expect(() => SeenSet.parse(Buffer.from([0, 0, 0, 1, 0, 5, 1, 2]).toString('base64'), 3, seed)).toThrow();
   });
 
   it('stays small: 15 minutes at 1,000,000 and 10,000,000 rows a day', () => {

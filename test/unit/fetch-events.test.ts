@@ -63,7 +63,7 @@ describe('fetch-events', () => {
     expect(engine.events[0]).toMatchObject({ id: expect.any(String), status: 'delivered', size: 1234, toIP: '' });
     for (const event of engine.events) expect(event._time).toBe(new Date(Date.parse(String(event.receivedDateTime))).toISOString());
     expect(engine.sends.every((send) => send.meta.product === 'o365_message_trace')).toBe(true);
-    expect(engine.lastRun).toMatchObject({ version: 2, cursor: new Date(NOW - MINUTE - 15 * MINUTE).toISOString() });
+    expect(engine.lastRun).toMatchObject({ version: 3, cursor: new Date(NOW - MINUTE - 15 * MINUTE).toISOString() });
     expect(result.nextTrigger).toBeUndefined();
     expect(result.readableOutput).toMatch(/Sent 168 events/);
     expect(graph?.requests[0]?.startMs).toBe(NOW - 60 * MINUTE);
@@ -73,7 +73,7 @@ describe('fetch-events', () => {
     const engine = new MemoryEngine({ startTimeMs: NOW });
     setup(rowsEvery(NOW - 30 * MINUTE, NOW + 10 * MINUTE, 10_000), engine);
     ok(await main('fetch-events', { ...params, first_fetch: '1 minute' }, {}, engine));
-    expect(engine.lastRun).toMatchObject({ version: 2, cursor: new Date(NOW - MINUTE).toISOString() });
+    expect(engine.lastRun).toMatchObject({ version: 3, cursor: new Date(NOW - MINUTE).toISOString() });
     engine.advance(5 * MINUTE);
     ok(await main('fetch-events', { ...params, first_fetch: '1 minute' }, {}, engine));
     expect(graph?.requests[0]?.startMs).toBe(NOW - MINUTE);

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isIntegrationError } from '../../src/errors.js';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 import { foldAbandoned, foldWindow } from '../../src/fetch/fold.js';
 import type { FetchState } from '../../src/fetch/state.js';
 import { DEFAULT_TUNING, type FetchTuning, type PlannedWindow } from '../../src/fetch/window.js';

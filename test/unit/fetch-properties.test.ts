@@ -8,11 +8,13 @@
  * truth does; a key is delivered twice only when its earlier delivery was in a run that crashed; the saved
  * state always parses; every listing obeys Graph's rules (the fake refuses otherwise).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { dedupKey, SeenSet } from '../../src/fetch/dedup.js';
+import { type CodedGroup, encodeSeen } from '../../src/fetch/seen-codec.js';
+import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
 import { parseState } from '../../src/fetch/state.js';
 import { DEFAULT_TUNING, planWindow } from '../../src/fetch/window.js';
 import { runFetch } from '../../src/fetch/run.js';
@@ -157,8 +159,45 @@ const LOOKBACK_PATHS = ['one_window', 'backlog', 'shared', 'overgrown', 'continu
 /** Which look-back decisions and read orders the generated runs went through (checked at the end). */
 const exercised = new Set<string>();
 
+/**
+ * The state version 2 would have saved instead of `document`: the same fields, no seed, and the keys it
+ * holds as version 2 hashed them (the first 48 bits of SHA-256), found by asking the set about every key of
+ * the ground truth. `undefined` when nothing was saved yet.
+ */
+function asVersion2(document: Record<string, unknown>, truth: readonly TruthRow[]): Record<string, unknown> | undefined {
+  const state = parseState(document);
+  if (!state) return undefined;
+  const seconds = new Map<number, Map<number, number>>();
+  for (const row of truth) {
+    for (const { status } of row.history) {
+      const key = dedupKey({ id: row.id, recipientAddress: row.recipientAddress, status }, row.receivedMs);
+      if (!state.seen.has(key)) continue;
+      const hash = createHash('sha256').update(key.text, 'utf8').digest().readUIntBE(0, 6);
+      const entries = seconds.get(key.second) ?? new Map<number, number>();
+      // A status outside the table is a whole-key hash of its own, without flags.
+      const id = key.flag === 0 ? -1 - hash : hash;
+      entries.set(id, (entries.get(id) ?? 0) | key.flag);
+      seconds.set(key.second, entries);
+    }
+  }
+  const groups: CodedGroup[] = [...seconds.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, entries]) => ({
+      second,
+      legacy: false,
+      entries: [...entries.entries()].map(([id, flags]) => [id < 0 ? -1 - id : id, flags] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]),
+    }));
+  const { seenSeed: _seed, ...rest } = document;
+  return { ...rest, version: 2, seen: encodeSeen(groups) };
+}
+
+interface ScenarioOptions {
+  /** After this run, the saved state is replaced by what version 2 would have saved (an upgrade). */
+  downgradeAfterRun?: number;
+}
+
 /** Runs a scenario to the end and checks delivery; returns the look-back decisions and read orders it went through. */
-async function runScenario(scenario: Scenario): Promise<Set<string>> {
+async function runScenario(scenario: Scenario, options: ScenarioOptions = {}): Promise<Set<string>> {
   const paths = new Set<string>();
   const truth = buildTruth(scenario);
   const memory = new MemoryEngine({ startTimeMs: T0 + scenario.firstRunDelayMs });
@@ -209,6 +248,13 @@ async function runScenario(scenario: Scenario): Promise<Set<string>> {
       crashedRuns.add(run);
     }
     expect(() => parseState(memory.lastRun)).not.toThrow();
+    if (options.downgradeAfterRun === run) {
+      const older = asVersion2(memory.lastRun, truth);
+      if (older) {
+        memory.lastRun = older as typeof memory.lastRun;
+        if ((parseState(older)?.seen.legacySeconds ?? 0) > 0) paths.add('version_2_keys');
+      }
+    }
     memory.advance(planned.gapMs);
   }
 
@@ -320,6 +366,28 @@ describe('fetch loop properties', () => {
     await runScenario(scenario);
   }, 60_000);
 
+  it('picks up a state saved by version 2 (SHA-256 keys) at any point, and still delivers every final status once', async () => {
+    const withUpgrade = scenarioArb.chain((scenario) =>
+      fc.integer({ min: 1, max: scenario.runs.length }).map((at) => ({ scenario, at })),
+    );
+    await fc.assert(
+      fc.asyncProperty(withUpgrade, async ({ scenario, at }) => void (await runScenario(scenario, { downgradeAfterRun: at }))),
+      { numRuns: 150, interruptAfterTimeLimit: PROPERTY_TIME_LIMIT_MS, markInterruptAsFailure: false },
+    );
+  }, PROPERTY_TIME_LIMIT_MS + 20_000);
+
+  it('the fixed scenarios, upgraded from version 2 after each of their first runs, hold and reuse its keys', async () => {
+    // So the check that version 2 keys were found and kept never depends on what the random runs drew.
+    const scenarios = JSON.parse(readFileSync(new URL('../fixtures/fetch-path-scenarios.json', import.meta.url), 'utf8')) as Scenario[];
+    const reached = new Set<string>();
+    for (const scenario of scenarios) {
+      for (let at = 1; at <= Math.min(3, scenario.runs.length); at++) {
+        for (const path of await runScenario(scenario, { downgradeAfterRun: at })) reached.add(path);
+      }
+    }
+    expect(reached).toContain('version_2_keys');
+  }, 120_000);
+
   it('the generated runs and fixed scenarios went through every look-back decision and read order', () => {
     for (const path of LOOKBACK_PATHS) {
       expect(exercised, path).toContain(path);
@@ -362,7 +430,7 @@ describe('planning and dedup properties', () => {
       fc.property(fc.array(keyArb, { maxLength: 60 }), fc.array(keyArb, { maxLength: 20 }), (added, probes) => {
         const seen = new SeenSet();
         for (const k of added) seen.add(dedupKey(k, k.at));
-        const back = SeenSet.parse(seen.serialize());
+        const back = SeenSet.parse(seen.serialize(), 3, seen.seed);
         for (const k of [...added, ...probes]) expect(back.has(dedupKey(k, k.at))).toBe(seen.has(dedupKey(k, k.at)));
         for (const k of added) expect(back.has(dedupKey(k, k.at))).toBe(true);
       }),

@@ -1,0 +1,197 @@
+/**
+ * Which events were already sent: the dedup key is (id, recipientAddress, status), so a status change is a
+ * new event and a re-read of the same row is not.
+ *
+ * Compact form. Keys are needed only for rows that a later run may read again, i.e. rows received at or
+ * after the cursor (see window.ts); that is about `lookback` minutes of rows, a little more while a round of
+ * the look-back re-read takes several runs (lookback.ts). They are grouped by the second the row was
+ * received in (a re-read row has the same receivedDateTime, whatever its precision), and a row is stored
+ * once, as a 48-bit hash of (id, recipientAddress) plus status flags, one bit per documented status. A
+ * status outside the table is stored as a 48-bit hash of the whole key with no flags. Serialized by
+ * seen-codec.ts, about 47 bits a row at 130 rows a second instead of 56, base64 (7.9 characters a row):
+ * 1,000,000 rows a day with a 15-minute lookback is about 80 KB, 10,000,000 rows a day about 820 KB, or
+ * 1.15 MB at the 1.4× busiest hours of the day.
+ *
+ * The hash is SipHash-1-3 (sip-hash.ts) keyed with 16 random bytes drawn when the set is made and kept with
+ * it in the state (`seenSeed`). Keyed, because the inputs are partly chosen by outsiders: whoever sends a
+ * message picks its recipient addresses, and the rows of one message share their id. With a fixed fast hash
+ * (FNV and the like) a sender could pick addresses whose hashes collide, and every row after the first of
+ * such a set would be taken for one already sent and dropped without a word. Without the seed, which
+ * addresses collide cannot be known, so the chances below hold whatever the inputs. The seed is not a
+ * credential: knowing it only makes that attack possible again, so it stays in the state and nowhere else.
+ *
+ * Collisions. A collision can only drop an event, never duplicate one, and only when a new key meets a
+ * stored hash received in the same second (the whole set, some 300,000 keys at 25,000,000 rows a day, is
+ * never searched at once). With n rows held for that second the chance per new key is at most n / 2^48
+ * (2^48 ≈ 2.8e14). At 25,000,000 rows a day, 289 rows a second on average (434 in the busiest hour, bursts
+ * of a few thousand), about 1e-12 per new key (2e-11 in a 5,000-row second); with every row seen in three
+ * statuses, 2.7e10 new keys a year, so about 0.03 events lost a year: one in some 35 years of running. At
+ * 10,000,000 rows a day, 6 times less (116 rows a second, 1.1e10 keys: one in some 200 years). 64-bit hashes
+ * would make it 65,536 times rarer for about 2 more bytes a row (16 bits at 48 − log2(n) + 6) in a state
+ * whose size is a target of its own; 48 bits keep the loss far below every other way an event can go missing.
+ *
+ * State version 2 hashed with SHA-256 (unkeyed), which cannot be turned into the new hashes. A set read from
+ * it keeps those groups, marked, and hashes every later row of those seconds the old way, so each second
+ * holds one kind of hash and a re-read finds what was sent: nothing lost, nothing sent twice. Marked groups
+ * end as the cursor passes them (about `lookback` minutes); new seconds use the keyed hash from the start.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type CodedGroup, decodeSeen, encodeSeen, HASH_BITS, type SeenFormat } from './seen-codec.js';
+import { type SipKey, sipHash48, sipKey } from './sip-hash.js';
+
+/** Status flags, one bit each. Graph spells them in camelCase; compared case-insensitively. */
+export const STATUS_FLAGS: readonly string[] = [
+  'gettingstatus',
+  'pending',
+  'failed',
+  'delivered',
+  'expanded',
+  'quarantined',
+  'filteredasspam',
+  'recalled',
+];
+
+const STATUS_FLAG = new Map(STATUS_FLAGS.map((status, i) => [status, 1 << i]));
+
+const SEED_BYTES = 16;
+
+export interface DedupKey {
+  /** Epoch second the row was received in. */
+  readonly second: number;
+  /** The status bit, or 0 for a status outside STATUS_FLAGS. */
+  readonly flag: number;
+  /** What is hashed: id and recipient, and the status too when `flag` is 0. */
+  readonly text: string;
+}
+
+export interface KeyedRow {
+  id: string;
+  recipientAddress?: string | null | undefined;
+  status: string;
+}
+
+export function dedupKey(row: KeyedRow, receivedMs: number): DedupKey {
+  const second = Math.floor(receivedMs / 1000);
+  const recipient = row.recipientAddress ?? '';
+  const flag = STATUS_FLAG.get(row.status.toLowerCase()) ?? 0;
+  const text = flag > 0 ? `${row.id}\u0000${recipient}` : `${row.id}\u0000${recipient}\u0000${row.status}`;
+  return { second, flag, text };
+}
+
+/** State version 2's hash, for the seconds read from it. */
+function legacyHash48(text: string): number {
+  return createHash('sha256').update(text, 'utf8').digest().readUIntBE(0, HASH_BITS / 8);
+}
+
+interface Group {
+  /** Row hash → status flags already sent. */
+  rows: Map<number, number>;
+  /** Whole-key hashes of statuses outside the table. */
+  others: Set<number>;
+  /** Hashed as state version 2 did (SHA-256), because its hashes were read from such a state. */
+  legacy: boolean;
+}
+
+export class SeenSet {
+  private readonly groups = new Map<number, Group>();
+  private readonly seedBytes: Buffer;
+  private readonly key: SipKey;
+  // has() then add() of the same new key is the usual pair: its hash is computed once.
+  private lastKey: DedupKey | undefined;
+  private lastHash = 0;
+
+  /** `seed`: the 16 bytes of the hash key; a new set draws them at random. */
+  constructor(seed: Uint8Array = randomBytes(SEED_BYTES)) {
+    this.seedBytes = Buffer.from(seed);
+    this.key = sipKey(this.seedBytes);
+  }
+
+  /** The hash key as 32 hex digits, to keep with the serialized set. */
+  get seed(): string {
+    return this.seedBytes.toString('hex');
+  }
+
+  private hashOf(key: DedupKey, group: Group | undefined): number {
+    if (group?.legacy) return legacyHash48(key.text);
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastHash = sipHash48(this.key, key.text);
+    }
+    return this.lastHash;
+  }
+
+  has(key: DedupKey): boolean {
+    const group = this.groups.get(key.second);
+    if (!group) return false;
+    const hash = this.hashOf(key, group);
+    if (key.flag === 0) return group.others.has(hash);
+    return ((group.rows.get(hash) ?? 0) & key.flag) !== 0;
+  }
+
+  add(key: DedupKey): void {
+    this.addHashed(key.second, this.hashOf(key, this.groups.get(key.second)), key.flag, false);
+  }
+
+  private addHashed(second: number, hash: number, flag: number, legacy: boolean): void {
+    let group = this.groups.get(second);
+    if (!group) {
+      group = { rows: new Map(), others: new Set(), legacy };
+      this.groups.set(second, group);
+    }
+    if (flag === 0) group.others.add(hash);
+    else group.rows.set(hash, (group.rows.get(hash) ?? 0) | flag);
+  }
+
+  /** Forgets rows received before `epochMs` (a later run never reads them again). */
+  pruneBefore(epochMs: number): void {
+    const first = Math.ceil(epochMs / 1000);
+    for (const second of this.groups.keys()) if (second < first) this.groups.delete(second);
+  }
+
+  /** Stored entries (rows plus whole-key hashes). */
+  get size(): number {
+    let total = 0;
+    for (const group of this.groups.values()) total += group.rows.size + group.others.size;
+    return total;
+  }
+
+  /** Seconds still hashed the way state version 2 did. */
+  get legacySeconds(): number {
+    let total = 0;
+    for (const group of this.groups.values()) if (group.legacy) total++;
+    return total;
+  }
+
+  clone(): SeenSet {
+    const copy = new SeenSet(this.seedBytes);
+    for (const [second, group] of this.groups) {
+      copy.groups.set(second, { rows: new Map(group.rows), others: new Set(group.others), legacy: group.legacy });
+    }
+    return copy;
+  }
+
+  /** Deterministic: seconds ascending, entries by (hash, flags); see seen-codec.ts. The seed is not in it. */
+  serialize(): string {
+    const seconds = [...this.groups.keys()].sort((a, b) => a - b);
+    return encodeSeen(seconds.map((second) => codedGroup(second, this.groups.get(second) as Group)));
+  }
+
+  /**
+   * The inverse of serialize with the `seed` kept beside it (`format` 3), or the keys of state version 1 or
+   * 2 (no seed then: their groups stay hashed their way, and new seconds get a new random seed); throws on
+   * anything else.
+   */
+  static parse(text: string, format: SeenFormat, seed?: string): SeenSet {
+    if (format === 3 && (seed === undefined || !/^[0-9a-f]{32}$/.test(seed))) throw new Error('the seen keys have no seed of 32 hex digits');
+    const set = format === 3 ? new SeenSet(Buffer.from(seed as string, 'hex')) : new SeenSet();
+    decodeSeen(text, format, (second, hash, flags, marked) => set.addHashed(second, hash, flags, format < 3 || marked));
+    return set;
+  }
+}
+
+function codedGroup(second: number, group: Group): CodedGroup {
+  const entries: [number, number][] = [...group.rows.entries()];
+  for (const hash of group.others) entries.push([hash, 0]);
+  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return { second, entries, legacy: group.legacy };
+}
