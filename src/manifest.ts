@@ -74,8 +74,32 @@ export const ParamType = {
   interval: 19,
 } as const;
 
-/** Commands every event collector has without listing them under `script.commands`. */
-export const PLATFORM_COMMANDS = ['test-module', 'fetch-events'] as const;
+/**
+ * The two commands every event collector has without listing them under `script.commands` (the engine
+ * adds them for `isfetchevents`), described here in the same shape, so help and the README describe every
+ * command from one list (`allCommands`).
+ */
+export const PLATFORM_COMMANDS: readonly ManifestCommand[] = [
+  {
+    name: 'test-module',
+    description:
+      'Checks the parameters, signs in and makes the cheapest Graph call (one minute, one row): the Test button of an XSIAM instance. With the authorization code flow it points to o365-message-trace-auth-test until tokens are cached.',
+    arguments: [],
+    outputs: [],
+  },
+  {
+    name: 'fetch-events',
+    description:
+      'One fetch cycle: reads the rows since the saved position (re-reading the look-back for late rows and status changes), hands new events to the engine, and only then moves the position. Events carry every Graph field plus _time and direction. When a backlog is left the result asks the engine to run again at once (nextTrigger "0"). The standalone collector (o365-message-trace run) repeats it every eventFetchInterval minutes.',
+    arguments: [],
+    outputs: [],
+  },
+];
+
+/** Every command of the integration: the platform ones, then those integration.yml lists. */
+export function allCommands(manifest: Manifest): ManifestCommand[] {
+  return [...PLATFORM_COMMANDS, ...manifest.script.commands];
+}
 
 /** Checks integration.yml's data against the integration schema (and fills in defaults). */
 export function checkManifest(data: unknown): Manifest {

@@ -3,7 +3,7 @@
  * a person reads and the parameters and arguments the code accepts come from one source.
  */
 import type { Manifest, ManifestCommand, ManifestParameter } from '../../src/manifest.js';
-import { ParamType } from '../../src/manifest.js';
+import { ParamType, allCommands } from '../../src/manifest.js';
 
 /** Text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` markers in README.md. */
 export type GeneratedSections = Record<string, string>;
@@ -72,30 +72,9 @@ function renderExample(example: CommandExample): string {
   ].join('\n');
 }
 
-/**
- * The two commands every event collector has without listing them in integration.yml (`isfetchevents`),
- * so their text lives here.
- */
-const PLATFORM_COMMANDS: ManifestCommand[] = [
-  {
-    name: 'test-module',
-    description:
-      'Checks the parameters, signs in and makes the cheapest Graph call (one minute, one row): the Test button of an XSIAM instance. With the authorization code flow it points to o365-message-trace-auth-test until tokens are cached.',
-    arguments: [],
-    outputs: [],
-  },
-  {
-    name: 'fetch-events',
-    description:
-      'One fetch cycle: reads the rows since the saved position (re-reading the look-back for late rows and status changes), hands new events to the engine, and only then moves the position. Events carry every Graph field plus _time and direction. When a backlog is left the result asks the engine to run again at once (nextTrigger "0"). The standalone collector (o365-message-trace run) repeats it every eventFetchInterval minutes.',
-    arguments: [],
-    outputs: [],
-  },
-];
-
 /** One `###` section a command: description, arguments, outputs, and a real example when there is one. */
 export function renderCommands(manifest: Manifest, examples: Readonly<Record<string, CommandExample>>): string {
-  return [...PLATFORM_COMMANDS, ...manifest.script.commands]
+  return allCommands(manifest)
     .map((command) => {
       const parts = [`### ${command.name}`, '', command.description, '', renderArguments(command), '', renderOutputs(command)];
       const example = examples[command.name];

@@ -2,19 +2,11 @@
  * Help text, built from integration.yml so the CLI describes the same commands, arguments and parameters
  * an XSIAM administrator sees in the instance settings.
  */
-import { type Manifest, type ManifestCommand, ParamType } from '../manifest.js';
+import { type Manifest, type ManifestCommand, ParamType, allCommands } from '../manifest.js';
 import { RUN_COMMAND, SERVICE_DEFAULTS, SIMULATE_COMMAND, STATUS_COMMAND } from './args.js';
 import { XSIAM_API_KEY_ENV, envNameFor } from './params.js';
 
 const WIDTH = 100;
-
-/** test-module and fetch-events are platform commands: integration.yml does not list them. */
-export const PLATFORM_COMMAND_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  'test-module':
-    'Checks the parameters and the connection to Entra ID and Microsoft Graph, like the Test button of an XSIAM instance.',
-  'fetch-events':
-    'Runs one fetch cycle: collects the events since the saved fetch position into the sink, then moves the position. Run it on a schedule, or use run.',
-};
 
 const CLI_COMMAND_DESCRIPTIONS: Readonly<Record<string, string>> = {
   [RUN_COMMAND]:
@@ -82,10 +74,7 @@ export function buildHelp(manifest: Manifest): string {
     '',
     'Commands:',
   ];
-  for (const [name, description] of Object.entries(PLATFORM_COMMAND_DESCRIPTIONS)) {
-    lines.push(...describeCommand(name, description));
-  }
-  for (const command of manifest.script.commands) lines.push(...describeCommand(command.name, command.description, command));
+  for (const command of allCommands(manifest)) lines.push(...describeCommand(command.name, command.description, command));
   lines.push('', 'CLI commands:');
   for (const [name, description] of Object.entries(CLI_COMMAND_DESCRIPTIONS)) lines.push(...describeCommand(name, description));
   lines.push(
@@ -133,9 +122,8 @@ export function buildHelp(manifest: Manifest): string {
 }
 
 export function buildCommandHelp(manifest: Manifest, name: string): string {
-  const platform = PLATFORM_COMMAND_DESCRIPTIONS[name] ?? CLI_COMMAND_DESCRIPTIONS[name];
-  const command = manifest.script.commands.find((candidate) => candidate.name === name);
-  const description = platform ?? command?.description ?? '';
+  const command = allCommands(manifest).find((candidate) => candidate.name === name);
+  const description = command?.description ?? CLI_COMMAND_DESCRIPTIONS[name] ?? '';
   const lines = [`Usage: o365-message-trace ${name} [options]`, '', ...describeCommand(name, description, command)];
   if (command && command.outputs.length > 0) {
     lines.push('      Outputs (with --json, under outputs):');

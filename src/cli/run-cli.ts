@@ -7,19 +7,18 @@ import { openFileEngine } from '../standalone/file-engine.js';
 import type { EventSink } from '../standalone/sink.js';
 import { createStdoutSink } from '../standalone/sinks/stdout.js';
 import { createStderrLogger, logLevelFromEnv } from '../standalone/stderr-logger.js';
-import type { CommandError, Engine, Logger } from '../engine/types.js';
+import { hasSavedRunFile } from '../standalone/default.js';
+import type { ClosableEngine, EngineOpener, Logger } from '../engine/types.js';
 import { IntegrationError, isIntegrationError } from '../errors.js';
 import { withEventFormat } from '../events/format.js';
-import { parseArgs } from '../input/args.js';
 import { parseParams } from '../input/params.js';
-import { COMMAND_NAMES, main } from '../main.js';
+import { COMMAND_NAMES, checkInput, main } from '../main.js';
 import { type Manifest, ParamType, loadManifest } from '../manifest.js';
 import { type CommandLineOptions, CliUsageError, parseCommandLine } from './args.js';
 import { readConfigFile } from './config-file.js';
 import { buildCommandHelp, buildHelp } from './help.js';
 import { loadSimulatorCli, loadXsiamSinkModule } from './optional-modules.js';
 import { errorLine, formatOutcome } from './output.js';
-import { preflight } from './preflight.js';
 import { parseListenAddress } from '../service/health.js';
 import type { ServiceInstance } from '../service/instances.js';
 import { readSecretFile, resolveSecretPath, withSecretFiles } from '../standalone/secret-files.js';
@@ -110,62 +109,40 @@ async function xsiamApiKey(io: CliIo, plan: ServicePlan): Promise<string> {
   );
 }
 
-/** Opens the state directory with the chosen sink, runs `work`, and always closes it (releasing the lock). */
-async function withEngine<T>(
-  options: CommandLineOptions,
-  io: CliIo,
-  log: Logger,
-  plan: ServicePlan,
-  stateKeyFile: string | undefined,
-  work: (engine: Engine) => Promise<T>,
-): Promise<T> {
-  const sink = await createSink(options, io, log, plan);
-  let engine: Awaited<ReturnType<typeof openFileEngine>>;
-  try {
-    engine = await openFileEngine({ ...(options.stateDir ? { dir: options.stateDir } : {}), ...(sink ? { sink } : {}), log, stateKeyFile });
-  } catch (error) {
-    await sink?.close?.().catch(() => undefined);
-    throw error;
-  }
-  try {
-    return await work(withEventFormat(engine, options.format));
-  } finally {
-    // A sink accepts events durably before `send` resolves, so a failing close loses nothing: report, go on.
-    await engine.close().catch((error: unknown) => {
-      log.warn('Could not close the state directory cleanly', { message: error instanceof Error ? error.message : String(error) });
-    });
-  }
+/** The engine handing events to its sink in the chosen format; closing it closes the engine. */
+function inFormat(engine: ClosableEngine, format: CommandLineOptions['format']): ClosableEngine {
+  if (format === 'raw') return engine;
+  return { ...withEventFormat(engine, format), close: () => engine.close() };
 }
 
 /**
- * `main` checks input too, but checking here first means bad input never creates or locks the state
- * directory. Same parsers, so the same messages; preflight adds the commands' own early checks
- * (credentials, dates) for the same reason.
+ * The state directory with the chosen sink, opened by `main` only once the command's input passed its
+ * checks, so bad input never creates, locks or changes state; `main` closes it (releasing the lock).
  */
-async function checkInput(
-  command: string,
-  params: Record<string, unknown>,
-  args: Record<string, unknown>,
-  manifest: Manifest,
-  context: { env: CliIo['env']; stateDir: string | undefined },
-): Promise<CommandError | undefined> {
-  try {
-    const parsedParams = parseParams(params, manifest);
-    const parsedArgs = parseArgs(command, args, manifest);
-    await preflight(command, parsedParams, parsedArgs, context);
-    return undefined;
-  } catch (error) {
-    if (!isIntegrationError(error)) throw error;
-    return { error: { code: error.code, message: error.fullMessage } };
-  }
+function cliEngine(options: CommandLineOptions, io: CliIo, log: Logger, plan: ServicePlan): EngineOpener {
+  return {
+    now: Date.now,
+    hasSavedRun: () => hasSavedRunFile(options.stateDir),
+    async open({ stateKeyFile }): Promise<ClosableEngine> {
+      const sink = await createSink(options, io, log, plan);
+      let engine: Awaited<ReturnType<typeof openFileEngine>>;
+      try {
+        const keyFile = stateKeyPath(stateKeyFile, io);
+        engine = await openFileEngine({ ...(options.stateDir ? { dir: options.stateDir } : {}), ...(sink ? { sink } : {}), log, stateKeyFile: keyFile });
+      } catch (error) {
+        await sink?.close?.().catch(() => undefined);
+        throw error;
+      }
+      // A sink accepts events durably before `send` resolves, so a failing close loses nothing: main reports it.
+      return inFormat(engine, options.format);
+    },
+  };
 }
 
 async function runIntegrationCommand(command: string, options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger) {
   const { params, plan } = await gatherParams(options, io, manifest, log);
   if (options.sink === 'xsiam') await xsiamApiKey(io, plan);
-  const outcome =
-    (await checkInput(command, params, options.args, manifest, { env: io.env, stateDir: options.stateDir })) ??
-    (await withEngine(options, io, log, plan, stateKeyPath(parseParams(params, manifest).stateKeyFile, io), (engine) => main(command, params, options.args, engine)));
+  const outcome = await main(command, params, options.args, cliEngine(options, io, log, plan), { env: io.env });
   const printed = formatOutcome(outcome, options.json);
   // With events on stdout, the command's own output moves to stderr so the NDJSON stream stays clean.
   (options.sink === 'stdout' ? io.stderr : io.stdout).write(printed.output);
@@ -193,8 +170,10 @@ async function serviceInstances(
     const prefix = instance.name === undefined ? '' : `Instance '${instance.name}': `;
     try {
       const resolved = await withSecretFiles(instance.params, instance.secretFiles, io.env).catch(() => undefined);
-      const parsed = parseParams(resolved ?? instance.params, manifest);
-      if (resolved) await preflight('fetch-events', parsed, {}, { env: io.env, stateDir: instance.dir });
+      // The checks fetch-events makes before it opens state; with a secret file unreadable for now, only the form.
+      const parsed = resolved
+        ? (await checkInput('fetch-events', resolved, {}, { env: io.env, nowMs: Date.now(), hasSavedRun: () => hasSavedRunFile(instance.dir) })).params
+        : parseParams(instance.params, manifest);
       const stateKeyFile = stateKeyPath(parsed.stateKeyFile, io);
       await checkStateKey(instance.dir, stateKeyFile, log);
       const serviceInstance: ServiceInstance = {
@@ -271,8 +250,7 @@ async function runCollectorLoop(options: CommandLineOptions, io: CliIo, manifest
           log: instanceLog,
           stateKeyFile: stateKeyFiles.get(instance),
         });
-        if (options.format === 'raw') return engine;
-        return { ...withEventFormat(engine, options.format), close: () => engine.close() };
+        return inFormat(engine, options.format);
       },
       log,
       signal: controller.signal,

@@ -1,7 +1,7 @@
 import { clearStoredTokens } from '../auth/token-store.js';
 import type { Engine } from '../engine/types.js';
 import { isIntegrationError } from '../errors.js';
-import type { CommandHandler } from './types.js';
+import type { Command, CommandHandler } from './types.js';
 
 /**
  * Saved tokens that cannot be decrypted (state key lost, changed or missing) are dropped with the rest of
@@ -31,3 +31,6 @@ export const authReset: CommandHandler = async ({ engine }) => {
     ].join('\n'),
   };
 };
+
+/** No check: resetting needs no credential, so it works whatever the sign-in settings say. */
+export const command: Command = { run: authReset };

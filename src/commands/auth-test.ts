@@ -2,7 +2,8 @@ import type { CommandResult } from '../engine/types.js';
 import { isIntegrationError } from '../errors.js';
 import { buildClients } from './clients.js';
 import { explainRefusal } from './onboarding-check.js';
-import type { CommandContext, CommandHandler } from './types.js';
+import { checkSignIn } from './sign-in.js';
+import type { Command, CommandContext, CommandHandler } from './types.js';
 
 /**
  * The cheapest real Graph call: the first page of a one-minute window with `$top=1`. It proves the token
@@ -31,3 +32,5 @@ export const authTest: CommandHandler = async (context): Promise<CommandResult> 
   await probeGraph(context);
   return { readableOutput: 'Authentication was successful.' };
 };
+
+export const command: Command = { check: checkSignIn, run: authTest };

@@ -6,12 +6,14 @@
  */
 import type { CommandResult } from '../engine/types.js';
 import { DEFAULT_DETAILS_PER_5MIN, type DrainSummary, drainDetails, listingReserve, queueChosenRows } from '../details/drain.js';
+import { DEFAULT_TUNING, resolveFirstFetch } from '../fetch/window.js';
 import { DEFAULT_TIME_BUDGET_MS, describeRun, type FetchRunSummary, runFetch } from '../fetch/run.js';
 import type { GraphClientWithStats } from '../graph/client.js';
 import { DEFAULT_REQUEST_BUDGET } from '../http/budget.js';
 import { buildClients } from './clients.js';
 import { tenantDomainsFor, withDirectionOnSend } from './direction.js';
-import type { CommandHandler } from './types.js';
+import { checkSignIn } from './sign-in.js';
+import type { Command, CommandHandler } from './types.js';
 
 /** Details wait for a run whose trace windows ended normally: never for one cut short by a budget. */
 function drainAllowed(summary: FetchRunSummary): boolean {
@@ -64,4 +66,14 @@ export const fetchEvents: CommandHandler = async (context) => {
   };
   if (summary.backlog && summary.stopReason !== 'request_budget') result.nextTrigger = '0';
   return result;
+};
+
+export const command: Command = {
+  check: async (context) => {
+    checkSignIn(context);
+    // first_fetch is read only for a first run: an ISO first_fetch that has aged past 90 days must not
+    // stop a collector that has a fetch position saved.
+    if (!(await context.hasSavedRun())) resolveFirstFetch(context.params.firstFetch, context.nowMs, DEFAULT_TUNING);
+  },
+  run: fetchEvents,
 };

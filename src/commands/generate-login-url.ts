@@ -1,6 +1,6 @@
 import { buildLoginUrl } from '../auth/login-url.js';
 import { loginUrlSettings } from '../auth/select.js';
-import type { CommandHandler } from './types.js';
+import type { Command, CommandHandler } from './types.js';
 
 /** o365-message-trace-generate-login-url: the authorize URL and the steps around it. Makes no request. */
 export const generateLoginUrl: CommandHandler = async ({ params }) => {
@@ -18,3 +18,5 @@ export const generateLoginUrl: CommandHandler = async ({ params }) => {
   ].join('\n');
   return { readableOutput };
 };
+
+export const command: Command = { check: ({ params }) => void loginUrlSettings(params), run: generateLoginUrl };

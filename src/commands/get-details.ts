@@ -7,7 +7,8 @@ import { IntegrationError, isIntegrationError } from '../errors.js';
 import type { GraphClient, MessageTraceDetail } from '../graph/types.js';
 import { buildClients } from './clients.js';
 import { markdownTable } from './markdown.js';
-import type { CommandContext, CommandHandler } from './types.js';
+import { checkSignIn } from './sign-in.js';
+import type { Command, CommandContext, CommandHandler } from './types.js';
 
 export const DETAIL_TABLE_TITLE = 'O365 Message Trace Details';
 const TIME_BUDGET_MS = 60_000;
@@ -56,3 +57,5 @@ export async function runGetDetails(context: CommandContext, graph: GraphClient)
     rawResponse: details,
   };
 }
+
+export const command: Command = { check: checkSignIn, run: getDetails };

@@ -22,7 +22,8 @@ import { parseTimeExpression } from '../time/expressions.js';
 import { NO_DOMAINS, type TenantDomains, withDirection } from '../graph/direction.js';
 import { buildClients } from './clients.js';
 import { tenantDomainsFor } from './direction.js';
-import type { CommandContext, CommandHandler } from './types.js';
+import { checkSignIn } from './sign-in.js';
+import type { Command, CommandContext, CommandHandler } from './types.js';
 
 export const DEFAULT_LIMIT = 50;
 export const DEFAULT_SPAN_MS = 3_600_000;
@@ -204,4 +205,12 @@ export const getEvents: CommandHandler = async (context) => {
   const deadlineMs = context.engine.now() + GET_EVENTS_TIME_BUDGET_MS;
   const { graph } = buildClients(context, { deadlineMs });
   return runGetEvents(context, graph, await tenantDomainsFor(context, graph));
+};
+
+export const command: Command = {
+  check: (context) => {
+    checkSignIn(context);
+    planGetEvents(context.args, context.nowMs);
+  },
+  run: getEvents,
 };

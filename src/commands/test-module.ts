@@ -2,7 +2,8 @@ import { hasCachedAuthCodeTokens } from '../auth/provider.js';
 import { selectAuthMethod } from '../auth/select.js';
 import { IntegrationError } from '../errors.js';
 import { probeGraph } from './auth-test.js';
-import type { CommandHandler } from './types.js';
+import { checkSignIn } from './sign-in.js';
+import type { Command, CommandHandler } from './types.js';
 
 /**
  * test-module: a token and the cheapest Graph call; `ok` when both work. With the authorization code flow
@@ -19,3 +20,5 @@ export const testModule: CommandHandler = async (context) => {
   await probeGraph(context);
   return { readableOutput: 'ok' };
 };
+
+export const command: Command = { check: checkSignIn, run: testModule };

@@ -1,6 +1,18 @@
+import type { Environment } from '../auth/select.js';
 import type { CommandResult, Engine } from '../engine/types.js';
 import type { ParsedArgs } from '../input/args.js';
 import type { IntegrationParams } from '../input/params.js';
+
+/** What a command's check gets: the parsed input and what is known before any state is opened. */
+export interface CheckContext {
+  params: IntegrationParams;
+  args: ParsedArgs;
+  /** The clock of the engine that will run the command. */
+  nowMs: number;
+  env: Environment;
+  /** Whether a fetch position is saved, answered without opening (or locking) the state. */
+  hasSavedRun: () => Promise<boolean>;
+}
 
 /** Everything a command handler gets: parsed params and args, and the engine. */
 export interface CommandContext {
@@ -10,3 +22,13 @@ export interface CommandContext {
 }
 
 export type CommandHandler = (context: CommandContext) => Promise<CommandResult>;
+
+/**
+ * One command. `check` throws the IntegrationError the command would end with for input it can refuse
+ * without state or network (contradictory credentials, dates out of range), so `main` refuses such input
+ * before it opens the engine; `run` does the work.
+ */
+export interface Command {
+  check?: (context: CheckContext) => void | Promise<void>;
+  run: CommandHandler;
+}

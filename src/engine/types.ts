@@ -46,6 +46,21 @@ export interface Engine {
   sleep?(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** An engine the caller must close when the command is done (a local one holds the state directory's lock). */
+export type ClosableEngine = Engine & { close(): Promise<void> };
+
+/**
+ * An engine not opened yet. `main` checks a command's input first and opens the engine only then, so bad
+ * input never locks or touches state; the checks may ask the clock and whether a fetch position is saved.
+ */
+export interface EngineOpener {
+  now(): number;
+  /** Whether a fetch position is saved, answered without opening (or locking) the state. */
+  hasSavedRun(): Promise<boolean>;
+  /** `stateKeyFile`: the state_key_file parameter, as parsed. */
+  open(options: { stateKeyFile: string | undefined }): Promise<ClosableEngine>;
+}
+
 /** What a command resolves to when it worked: the shape an XSIAM engine's `return_results` expects. */
 export interface CommandResult {
   readableOutput: string;

@@ -35,11 +35,11 @@ const emailAddress: ArgRule = {
     /^[^\s@]+@[^\s@]+$/.test(value) ? { ok: true, value } : { ok: false, problem: `'${value}' is not an email address` },
 };
 
-/** The rule for every argument the code reads, keyed by command. A test checks it against the YAML. */
-export const ARG_RULES: Record<string, Record<string, ArgRule>> = {
-  'o365-message-trace-generate-login-url': {},
-  'o365-message-trace-auth-test': {},
-  'o365-message-trace-auth-reset': {},
+/**
+ * The rule for every argument the code reads, keyed by the commands that take arguments (the others take
+ * none). A test checks it against the YAML.
+ */
+export const ARG_RULES: Readonly<Record<string, Record<string, ArgRule>>> = {
   'o365-message-trace-get-events': {
     limit: {
       kind: 'number',
@@ -74,7 +74,7 @@ function checkPredefined(spec: ManifestArgument, value: string): Coerced<string>
  */
 export function parseArgs(command: string, raw: Record<string, unknown>, manifest: Manifest = loadManifest()): ParsedArgs {
   const specs = findCommand(manifest, command)?.arguments ?? [];
-  const rules = ARG_RULES[command] ?? {};
+  const rules = (Object.hasOwn(ARG_RULES, command) ? ARG_RULES[command] : undefined) ?? {};
   const problems: InputProblem[] = [];
   const known = new Set(specs.map((spec) => spec.name));
 

@@ -1,10 +1,23 @@
-import { openFileEngine } from './file-engine.js';
-import type { Engine } from '../engine/types.js';
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DEFAULT_STATE_DIR, LAST_RUN_FILE_NAME, openFileEngine } from './file-engine.js';
+import type { ClosableEngine, EngineOpener } from '../engine/types.js';
 
-/** An engine the caller must close when the command is done (it holds the state directory's lock). */
-export type ClosableEngine = Engine & { close(): Promise<void> };
+export type { ClosableEngine } from './types.js';
+
+/** Whether the state directory holds a fetch position; an existence check, so nothing is created or locked. */
+export async function hasSavedRunFile(dir: string | undefined): Promise<boolean> {
+  return access(join(resolve(dir ?? DEFAULT_STATE_DIR), LAST_RUN_FILE_NAME)).then(
+    () => true,
+    () => false,
+  );
+}
 
 /** The engine used when the caller passes none: the local file engine in ./.o365-message-trace/. */
-export function defaultEngine(stateKeyFile?: string): Promise<ClosableEngine> {
-  return openFileEngine({ stateKeyFile });
+export function defaultEngineOpener(): EngineOpener {
+  return {
+    now: Date.now,
+    hasSavedRun: () => hasSavedRunFile(undefined),
+    open: ({ stateKeyFile }): Promise<ClosableEngine> => openFileEngine({ stateKeyFile }),
+  };
 }

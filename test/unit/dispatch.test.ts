@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
-import { isCommandError } from '../../src/engine/types.js';
+import { type ClosableEngine, type EngineOpener, isCommandError } from '../../src/engine/types.js';
 import { COMMAND_NAMES, main } from '../../src/main.js';
 
 const params = {
@@ -43,5 +43,57 @@ describe('main', () => {
     expect(isCommandError(outcome) && outcome.error.code).toBe('invalid_param');
     expect(isCommandError(outcome) && outcome.error.message).toContain('max_fetch');
     expect(engine.lastRun).toEqual({ version: 1 });
+  });
+
+  describe('with an engine opener: bad input is refused before the engine is opened', () => {
+    /** An opener that records what main asked of it; the engine it opens is a MemoryEngine. */
+    function recordingOpener(savedRun: boolean) {
+      const calls = { opened: 0, closed: 0, stateKeyFile: undefined as string | undefined };
+      const engine = new MemoryEngine();
+      const opener: EngineOpener = {
+        now: () => engine.now(),
+        hasSavedRun: async () => savedRun,
+        open: async ({ stateKeyFile }) => {
+          calls.opened++;
+          calls.stateKeyFile = stateKeyFile;
+          return Object.assign(engine, { close: async () => void calls.closed++ }) as ClosableEngine;
+        },
+      };
+      return { opener, calls };
+    }
+
+    const refused: Array<[string, string, Record<string, unknown>, Record<string, unknown>, RegExp]> = [
+      ['a malformed parameter', 'fetch-events', { ...params, max_fetch: 'abc' }, {}, /max_fetch/],
+      ['contradictory credentials', 'test-module', { ...params, certificate_thumbprint: 'AB'.repeat(20), private_key: 'x' }, {}, /client_secret and a certificate/],
+      ['an unreadable private key', 'o365-message-trace-auth-test', { ...params, client_secret: undefined, certificate_thumbprint: 'AB'.repeat(20), private_key: 'not a key' }, {}, /private_key/],
+      ['a first fetch over 90 days back', 'fetch-events', { ...params, first_fetch: '100 days' }, {}, /first_fetch '100 days' is more than 90 days back/],
+      ['reversed get-events dates', 'o365-message-trace-get-events', params, { start_time: '1 hour ago', end_time: '3 hours ago' }, /end_time .* is before start_time/],
+      ['a login URL without redirect URI', 'o365-message-trace-generate-login-url', params, {}, /redirect_uri is missing/],
+    ];
+    it.each(refused)('%s: an error, and the engine is never opened', async (_name, command, rawParams, rawArgs, message) => {
+      const { opener, calls } = recordingOpener(false);
+      const outcome = await main(command, rawParams, rawArgs, opener);
+      expect(isCommandError(outcome) && outcome.error.message).toMatch(message);
+      expect(calls.opened).toBe(0);
+    });
+
+    it('opens the engine for input that passes, with the state key file, and closes it', async () => {
+      const { opener, calls } = recordingOpener(false);
+      const outcome = await main('o365-message-trace-auth-reset', { ...params, state_key_file: '/etc/o365mt/state.key' }, {}, opener);
+      expect(isCommandError(outcome)).toBe(false);
+      expect(calls).toEqual({ opened: 1, closed: 1, stateKeyFile: '/etc/o365mt/state.key' });
+    });
+
+    it('does not hold first_fetch against a collector that has a fetch position saved', async () => {
+      const fresh = recordingOpener(false);
+      const saved = recordingOpener(true);
+      const aged = { ...params, first_fetch: '2020-01-01T00:00:00Z', url: 'https://127.0.0.1:9', authority_url: 'https://127.0.0.1:9' };
+      expect(await main('fetch-events', aged, {}, fresh.opener)).toMatchObject({ error: { code: 'invalid_param' } });
+      expect(fresh.calls.opened).toBe(0);
+      // With a position saved the check passes and the run starts (it then fails to reach the loopback port).
+      await main('fetch-events', aged, {}, saved.opener);
+      expect(saved.calls.opened).toBe(1);
+      expect(saved.calls.closed).toBe(1);
+    });
   });
 });

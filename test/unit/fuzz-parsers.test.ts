@@ -126,7 +126,7 @@ describe('parseParams', () => {
 });
 
 describe('parseArgs', () => {
-  const commands = [...Object.keys(ARG_RULES), 'test-module', 'fetch-events', 'no-such-command'];
+  const commands = [...COMMAND_NAMES, 'no-such-command'];
   const argNames = [...new Set(Object.values(ARG_RULES).flatMap((rules) => Object.keys(rules))), 'colour'];
 
   it('throws only IntegrationError(invalid_argument); an accepted limit is within 1..5000', () => {
