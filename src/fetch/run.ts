@@ -228,165 +228,267 @@ interface Tally {
   stateChars: number;
 }
 
-export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummary> {
-  const { engine, graph, signal } = options;
-  const tuning: FetchTuning = { ...DEFAULT_TUNING, ...options.tuning };
-  const lookbackMs = options.lookbackMinutes * MINUTE_MS;
-  const startedAt = engine.now();
+/** One run as it goes: what it was given, what it planned, the state it moves and what it did so far. */
+interface Run {
+  options: FetchRunOptions;
+  tuning: FetchTuning;
+  lookbackMs: number;
+  /** Rows a window is planned for (max_fetch, at most the tuning's), and the share of it pages fill. */
+  targetRows: number;
+  windowRows: number;
+  plan: RereadPlan;
+  passes: Pass[];
+  waitForRoom: boolean;
+  /** The state as folded so far; `unsaved`: it changed since it was last saved. */
+  state: FetchState;
+  unsaved: boolean;
+  /** Where reading stands: the start of the next window of the current pass. */
+  positionMs: number;
+  tally: Tally;
+}
 
-  let state = await openState(engine, options.firstFetch, startedAt, tuning);
-  let unsaved = false;
+/** Where a pass stands, besides the run's position. */
+interface PassWalk {
+  pass: Pass;
+  previousWindowMs: number | undefined;
+  /**
+   * Rows per minute of the previous window of this pass: neighbouring windows are alike, and near now
+   * fewer rows are visible yet than the settled density says, so windows there are planned longer.
+   */
+  rowsPerMinute: number | undefined;
+}
+
+export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummary> {
+  const run = await openRun(options);
+  const stopReason = await readPasses(run);
+  await closeRun(run, stopReason);
+  return summarize(run, stopReason);
+}
+
+/** For each pass, for each window: stop? → plan → read → fold → send → save. */
+async function readPasses(run: Run): Promise<StopReason> {
+  if (run.waitForRoom) return 'request_budget';
+  for (const pass of run.passes) {
+    const walk = startPass(run, pass);
+    for (;;) {
+      const stop = stopBeforeWindow(run);
+      if (stop !== undefined) return stop;
+      const window = planNextWindow(run, walk);
+      if (window === undefined) break;
+      const cut = await fetchWindow(run, walk, window);
+      if (cut !== undefined) return cut;
+    }
+  }
+  return 'caught_up';
+}
+
+async function openRun(options: FetchRunOptions): Promise<Run> {
+  const tuning: FetchTuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const startedAt = options.engine.now();
+  const state = await openState(options.engine, options.firstFetch, startedAt, tuning);
   const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch));
   const windowRows = windowRowsFor(targetRows, tuning.pageSize);
   const { plan, passes, waitForRoom } = await planRun(options, state, startedAt, windowRows, tuning);
-  const tally: Tally = {
-    rowsRead: 0,
-    eventsSent: 0,
-    windows: 0,
-    abandonedWindows: 0,
-    requestsSpent: 0,
-    rereadStopped: false,
-    stateChars: JSON.stringify(serializeState(state)).length,
+  return {
+    options,
+    tuning,
+    lookbackMs: options.lookbackMinutes * MINUTE_MS,
+    targetRows,
+    windowRows,
+    plan,
+    passes,
+    waitForRoom,
+    state,
+    unsaved: false,
+    positionMs: state.cursorMs,
+    tally: {
+      rowsRead: 0,
+      eventsSent: 0,
+      windows: 0,
+      abandonedWindows: 0,
+      requestsSpent: 0,
+      rereadStopped: false,
+      stateChars: JSON.stringify(serializeState(state)).length,
+    },
   };
-  let stopReason: StopReason = waitForRoom ? 'request_budget' : 'caught_up';
-  let position = state.cursorMs;
+}
 
-  const save = async (): Promise<void> => {
-    const document = serializeState(state);
-    await engine.setLastRun(document);
-    unsaved = false;
-    tally.stateChars = JSON.stringify(document).length;
-  };
+async function save(run: Run): Promise<void> {
+  const document = serializeState(run.state);
+  await run.options.engine.setLastRun(document);
+  run.unsaved = false;
+  run.tally.stateChars = JSON.stringify(document).length;
+}
 
-  reading: for (const pass of passes) {
-    position = pass.fromMs;
-    let previousWindowMs: number | undefined;
-    // Rows per minute of the previous window of this pass: neighbouring windows are alike, and near now
-    // fewer rows are visible yet than the settled density says, so windows there are planned longer.
-    let passRowsPerMinute: number | undefined;
-    if (pass.reread && pass.fromMs === state.cursorMs) state.rereadFromMs = undefined;
-    for (;;) {
-      const rowsLeft = options.maxFetch - tally.rowsRead;
-      const stop: StopReason | undefined = signal?.aborted
-        ? 'aborted'
-        : rowsLeft <= 0
-          ? 'max_fetch'
-          : engine.now() >= options.deadlineMs
-            ? 'time_budget'
-            : undefined;
-      if (stop !== undefined) {
-        stopReason = stop;
-        break reading;
-      }
-      const window = planWindow(
-        {
-          startMs: position,
-          nowMs: engine.now(),
-          targetRows: Math.min(windowRows, rowsLeft),
-          rowsPerMinute: passRowsPerMinute ?? state.rowsPerMinute,
-          previousWindowMs,
-          untilMs: pass.untilMs,
-        },
-        tuning,
-      );
-      if (window === null) {
-        // The round of the re-read reached its end: the next starts again at its beginning.
-        if (pass.reread && position >= pass.reread.roundEndMs && state.rereadFromMs !== undefined) {
-          state.rereadFromMs = undefined;
-          unsaved = true;
-        }
-        break;
-      }
-      // This run's share of the budget is spent: the re-read continues here next run. The first window of
-      // the re-read is always read, so the cursor moves even when the share is smaller than a window.
-      if (pass.reread && position !== pass.fromMs && position < pass.reread.roundEndMs) {
-        const estimatedRows = ((passRowsPerMinute ?? state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
-        const estimatedRequests = Math.max(1, Math.ceil(estimatedRows / tuning.pageSize));
-        if (tally.requestsSpent + estimatedRequests > plan.runRequests) {
-          tally.rereadStopped = true;
-          break;
-        }
-      }
-      const windowText = `${isoUtc(window.startMs)}/${isoUtc(window.endMs)}`;
+function startPass(run: Run, pass: Pass): PassWalk {
+  run.positionMs = pass.fromMs;
+  // A re-read pass from the cursor begins a new round.
+  if (pass.reread && pass.fromMs === run.state.cursorMs) run.state.rereadFromMs = undefined;
+  return { pass, previousWindowMs: undefined, rowsPerMinute: undefined };
+}
 
-      // Read.
-      let read: WindowRead;
-      const progress = { pages: 0 };
-      try {
-        read = await readWindow(graph, engine, window, { abandonAbove: abandonThreshold(targetRows, tuning), rowsLeft, pageSize: tuning.pageSize }, signal, progress);
-      } catch (error) {
-        const reason = stopReasonOf(error, signal);
-        if (reason === undefined) throw error;
-        if (reason === 'request_budget') {
-          // One more than this run spent, the cut window's pages included (see planRun).
-          state.requestsNeeded = Math.max(state.requestsNeeded ?? 0, tally.requestsSpent + progress.pages + 1);
-          unsaved = true;
-          engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', { window: windowText });
-        } else if (reason === 'time_budget') {
-          engine.log.info('Time budget spent while reading a window: it is read again next run', { window: windowText });
-        }
-        stopReason = reason;
-        break reading;
-      }
-      tally.requestsSpent += read.pages;
+function rowsLeft(run: Run): number {
+  return run.options.maxFetch - run.tally.rowsRead;
+}
 
-      if (!read.complete) {
-        // Given up: fold what was learnt, and save it even if the run ends before the next window (cursor and
-        // keys are unchanged, so saving is safe, and the next run does not repeat the same oversized window).
-        const abandoned = foldAbandoned(state, window, read.rowsSeen, read.cut, targetRows);
-        state = abandoned.state;
-        tally.abandonedWindows++;
-        tally.rowsRead += read.rowsSeen;
-        previousWindowMs = Math.max(SECOND_MS, Math.floor((abandoned.shorter.endMs - abandoned.shorter.startMs) / tuning.maxGrowth));
-        await save();
-        engine.log.info(
-          read.cut === 'max_fetch'
-            ? 'max_fetch reached inside a window: it is read again, whole, next run'
-            : 'Window holds more rows than planned: reading it again in shorter windows',
-          { window: windowText, rowsSeen: read.rowsSeen },
-        );
-        continue;
-      }
+/** Why no further window may start now, if one may not. */
+function stopBeforeWindow(run: Run): StopReason | undefined {
+  if (run.options.signal?.aborted) return 'aborted';
+  if (rowsLeft(run) <= 0) return 'max_fetch';
+  if (run.options.engine.now() >= run.options.deadlineMs) return 'time_budget';
+  return undefined;
+}
 
-      // Fold → (queue details) → send → save, in that order.
-      const folded = foldWindow(state, window, read, { lookbackMs, tuning, reread: pass.reread ? { untilMs: pass.reread.roundEndMs } : undefined });
-      if (folded.events.length > 0) {
-        await options.beforeSend?.(folded.events);
-        await engine.sendEvents(folded.events, EVENT_META);
-      }
-      state = folded.state;
-      await save();
-
-      tally.windows++;
-      tally.rowsRead += read.rows.length;
-      tally.eventsSent += folded.events.length;
-      previousWindowMs = window.endMs - window.startMs;
-      // A handful of rows says little about the next window: keep the run's estimate then.
-      passRowsPerMinute =
-        folded.rowsInside >= Math.min(windowRows, tuning.pageSize) / 2 ? folded.rowsInside / (previousWindowMs / MINUTE_MS) : undefined;
-      position = window.endMs;
-      engine.log.info('Window fetched', {
-        window: windowText,
-        rows: read.rows.length,
-        events: folded.events.length,
-        ...(folded.rowsOutside > 0 ? { rowsOutsideWindow: folded.rowsOutside } : {}),
-        ...(pass.reread || pass.untilMs !== undefined ? {} : { newOnly: true }),
-        cursor: isoUtc(state.cursorMs),
-      });
+/** The pass's next window; `undefined` once the pass is done (its end reached, or the re-read's share spent). */
+function planNextWindow(run: Run, walk: PassWalk): PlannedWindow | undefined {
+  const { state, tuning } = run;
+  const { pass } = walk;
+  const window = planWindow(
+    {
+      startMs: run.positionMs,
+      nowMs: run.options.engine.now(),
+      targetRows: Math.min(run.windowRows, rowsLeft(run)),
+      rowsPerMinute: walk.rowsPerMinute ?? state.rowsPerMinute,
+      previousWindowMs: walk.previousWindowMs,
+      untilMs: pass.untilMs,
+    },
+    tuning,
+  );
+  if (window === null) {
+    // The round of the re-read reached its end: the next starts again at its beginning.
+    if (pass.reread && run.positionMs >= pass.reread.roundEndMs && state.rereadFromMs !== undefined) {
+      state.rereadFromMs = undefined;
+      run.unsaved = true;
     }
+    return undefined;
+  }
+  if (rereadShareSpent(run, walk, window)) {
+    run.tally.rereadStopped = true;
+    return undefined;
+  }
+  return window;
+}
+
+/**
+ * This run's share of the budget is spent: the re-read continues here next run. The first window of the
+ * re-read is always read, so the cursor moves even when the share is smaller than a window.
+ */
+function rereadShareSpent(run: Run, walk: PassWalk, window: PlannedWindow): boolean {
+  const { pass } = walk;
+  if (!pass.reread || run.positionMs === pass.fromMs || run.positionMs >= pass.reread.roundEndMs) return false;
+  const estimatedRows = ((walk.rowsPerMinute ?? run.state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
+  const estimatedRequests = Math.max(1, Math.ceil(estimatedRows / run.tuning.pageSize));
+  return run.tally.requestsSpent + estimatedRequests > run.plan.runRequests;
+}
+
+function windowText(window: PlannedWindow): string {
+  return `${isoUtc(window.startMs)}/${isoUtc(window.endMs)}`;
+}
+
+/** One window: read → fold → (queue details) → send → save, in that order. Returns why the run stops, if it does. */
+async function fetchWindow(run: Run, walk: PassWalk, window: PlannedWindow): Promise<StopReason | undefined> {
+  const { options, tuning } = run;
+  const progress = { pages: 0 };
+  const limits = { abandonAbove: abandonThreshold(run.targetRows, tuning), rowsLeft: rowsLeft(run), pageSize: tuning.pageSize };
+  let read: WindowRead;
+  try {
+    read = await readWindow(options.graph, options.engine, window, limits, options.signal, progress);
+  } catch (error) {
+    return readStopped(run, window, error, progress.pages);
+  }
+  run.tally.requestsSpent += read.pages;
+  if (!read.complete) {
+    await abandonWindow(run, walk, window, read.rowsSeen, read.cut);
+    return undefined;
   }
 
-  if (stopReason !== 'request_budget' && state.requestsNeeded !== undefined) {
-    state.requestsNeeded = undefined;
-    unsaved = true;
+  const { pass } = walk;
+  const folded = foldWindow(run.state, window, read, {
+    lookbackMs: run.lookbackMs,
+    tuning,
+    reread: pass.reread ? { untilMs: pass.reread.roundEndMs } : undefined,
+  });
+  if (folded.events.length > 0) {
+    await options.beforeSend?.(folded.events);
+    await options.engine.sendEvents(folded.events, EVENT_META);
   }
-  if (unsaved) await save();
+  run.state = folded.state;
+  await save(run);
+
+  run.tally.windows++;
+  run.tally.rowsRead += read.rows.length;
+  run.tally.eventsSent += folded.events.length;
+  walk.previousWindowMs = window.endMs - window.startMs;
+  // A handful of rows says little about the next window: keep the run's estimate then.
+  walk.rowsPerMinute =
+    folded.rowsInside >= Math.min(run.windowRows, tuning.pageSize) / 2 ? folded.rowsInside / (walk.previousWindowMs / MINUTE_MS) : undefined;
+  run.positionMs = window.endMs;
+  options.engine.log.info('Window fetched', {
+    window: windowText(window),
+    rows: read.rows.length,
+    events: folded.events.length,
+    ...(folded.rowsOutside > 0 ? { rowsOutsideWindow: folded.rowsOutside } : {}),
+    ...(pass.reread || pass.untilMs !== undefined ? {} : { newOnly: true }),
+    cursor: isoUtc(run.state.cursorMs),
+  });
+  return undefined;
+}
+
+/**
+ * The listing failed after `pages` pages: a spent request budget, the deadline or an abort ends the run
+ * (the window is read again next run); anything else is thrown on.
+ */
+function readStopped(run: Run, window: PlannedWindow, error: unknown, pages: number): StopReason {
+  const { engine, signal } = run.options;
+  const reason = stopReasonOf(error, signal);
+  if (reason === undefined) throw error;
+  if (reason === 'request_budget') {
+    // One more than this run spent, the cut window's pages included (see planRun).
+    run.state.requestsNeeded = Math.max(run.state.requestsNeeded ?? 0, run.tally.requestsSpent + pages + 1);
+    run.unsaved = true;
+    engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', { window: windowText(window) });
+  } else if (reason === 'time_budget') {
+    engine.log.info('Time budget spent while reading a window: it is read again next run', { window: windowText(window) });
+  }
+  return reason;
+}
+
+/**
+ * A window given up part-way: fold what was learnt, and save it even if the run ends before the next window
+ * (cursor and keys are unchanged, so saving is safe, and the next run does not repeat the same oversized window).
+ */
+async function abandonWindow(run: Run, walk: PassWalk, window: PlannedWindow, rowsSeen: number, cut: ReadCut): Promise<void> {
+  const abandoned = foldAbandoned(run.state, window, rowsSeen, cut, run.targetRows);
+  run.state = abandoned.state;
+  run.tally.abandonedWindows++;
+  run.tally.rowsRead += rowsSeen;
+  walk.previousWindowMs = Math.max(SECOND_MS, Math.floor((abandoned.shorter.endMs - abandoned.shorter.startMs) / run.tuning.maxGrowth));
+  await save(run);
+  run.options.engine.log.info(
+    cut === 'max_fetch'
+      ? 'max_fetch reached inside a window: it is read again, whole, next run'
+      : 'Window holds more rows than planned: reading it again in shorter windows',
+    { window: windowText(window), rowsSeen },
+  );
+}
+
+/** A run not cut by the request budget clears the wait it set; whatever changed since the last save is saved. */
+async function closeRun(run: Run, stopReason: StopReason): Promise<void> {
+  if (stopReason !== 'request_budget' && run.state.requestsNeeded !== undefined) {
+    run.state.requestsNeeded = undefined;
+    run.unsaved = true;
+  }
+  if (run.unsaved) await save(run);
+}
+
+function summarize(run: Run, stopReason: StopReason): FetchRunSummary {
+  const { options, state, plan, tally } = run;
   // Where reading stands: the end of what has been read (a look-back pass ends behind it).
-  position = Math.max(position, state.readUpToMs);
-  const behindMs = Math.max(0, latestEnd(engine.now(), tuning) - position);
+  const positionMs = Math.max(run.positionMs, state.readUpToMs);
+  const behindMs = Math.max(0, latestEnd(options.engine.now(), run.tuning) - positionMs);
   const backlog = stopReason !== 'caught_up' && behindMs > 0;
-  if (stopReason === 'max_fetch' && backlog && position <= state.cursorMs + lookbackMs) {
-    engine.log.warn('max_fetch is smaller than the rows of one look-back period; raise it to keep up', {
+  if (stopReason === 'max_fetch' && backlog && positionMs <= state.cursorMs + run.lookbackMs) {
+    options.engine.log.warn('max_fetch is smaller than the rows of one look-back period; raise it to keep up', {
       maxFetch: options.maxFetch,
       lookbackMinutes: options.lookbackMinutes,
     });
@@ -415,6 +517,6 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       requestShare: Number.isFinite(plan.runRequests) ? Number(plan.runRequests.toFixed(2)) : null,
     },
   };
-  engine.log.info('fetch-events run finished', { ...summary });
+  options.engine.log.info('fetch-events run finished', { ...summary });
   return summary;
 }
