@@ -3,8 +3,8 @@
  * table (so the code map and the check cannot drift apart), finds every relative import of every src file
  * with TypeScript's own scanner (static, type-only, re-exports and literal dynamic imports; never text in a
  * comment), and fails on an import that points up, across to a peer folder of the same floor, into or out of
- * the simulator, or out of src. Each rule also proves it can fire: a copy of the tree broken in one small way
- * must be caught.
+ * the simulator, or out of src. Tools stand on their own too: nothing in scripts/ imports from test/. Each
+ * rule also proves it can fire: a copy of the tree broken in one small way must be caught.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -96,6 +96,18 @@ function mapGaps(tree: Tree, floors: readonly (readonly string[])[]): string[] {
   ];
 }
 
+/** Tools in scripts/ stand on their own: they may use src/, never test/. */
+function toolViolations(tree: Tree): string[] {
+  return [...tree]
+    .filter(([file]) => file.startsWith('scripts/'))
+    .flatMap(([file, text]) =>
+      relativeImports(text)
+        .map((specifier) => resolveImport(file, specifier))
+        .filter((target) => target.startsWith('test/'))
+        .map((target) => `${file} → ${target}: a tool must not depend on test code`),
+    );
+}
+
 const realTree = readTree(['src', 'scripts']);
 const realFloors = floorsOf(readFileSync(SRC_README, 'utf8'));
 
@@ -147,5 +159,16 @@ describe('imports in src/ follow the layers of src/README.md', () => {
   it('reads the order from the table: swapping two floors turns their imports into violations', () => {
     const swapped = realFloors.map((units) => (units.includes('http') ? ['engine'] : units.includes('engine') ? ['http'] : units));
     expect(layerViolations(realTree, swapped).some((v) => v.includes('src/http/') && v.includes('imports upward'))).toBe(true);
+  });
+});
+
+describe('tools stand on their own', () => {
+  it('nothing in scripts/ imports from test/', () => {
+    expect(toolViolations(realTree)).toEqual([]);
+  });
+
+  it('fires when a script imports a test helper', () => {
+    const tree = withLine('scripts/tool.ts', "import { fetchParams } from '../test/helpers/fetch-e2e.js';");
+    expect(toolViolations(tree)).toEqual(['scripts/tool.ts → test/helpers/fetch-e2e.ts: a tool must not depend on test code']);
   });
 });
