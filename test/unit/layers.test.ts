@@ -123,7 +123,7 @@ const LAYER_BREAKS: Array<{ rule: string; file: string; line: string }> = [
   { rule: 'a multi-line type-only import reaches upward', file: 'src/auth/types.ts', line: "import type {\n  CommandContext,\n} from '../commands/types.js';" },
   { rule: 'a dynamic import reaches upward', file: 'src/http/retry.ts', line: "export const later = () => import('../graph/client.js');" },
   { rule: 'a re-export reaches upward', file: 'src/standalone/sink.ts', line: "export { main } from '../main.js';" },
-  { rule: 'peers import each other', file: 'src/fetch/run.ts', line: "import { enqueueRows } from '../details/queue.js';" },
+  { rule: 'peers import each other', file: 'src/time/expressions.ts', line: "import { loadManifest } from '../manifest.js';" },
   { rule: 'the simulator imports the client side', file: 'src/simulator/graph.ts', line: "import { IntegrationError } from '../errors.js';" },
   { rule: 'the client imports the simulator by path', file: 'src/cli/run-cli.ts', line: "import { startSimulatedTenant } from '../simulator/index.js';" },
   { rule: 'src imports test code', file: 'src/main.ts', line: "import { fetchParams } from '../test/helpers/fetch-e2e.js';" },
