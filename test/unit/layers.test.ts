@@ -136,9 +136,10 @@ describe('imports in src/ follow the layers of src/README.md', () => {
     expect(mapGaps(realTree, realFloors)).toEqual([]);
   });
 
-  it('the map check fires on a folder the table leaves out and on one it lists but src/ lacks', () => {
+  it('the map check fires on a folder the table leaves out, lists twice, or lists but src/ lacks', () => {
     expect(mapGaps(withLine('src/newfolder/thing.ts', ''), realFloors)).toEqual(['newfolder is not on the map']);
     expect(mapGaps(realTree, [...realFloors, ['gone']])).toEqual(['gone is on the map but not in src/']);
+    expect(mapGaps(realTree, [...realFloors, ['errors.ts']])).toEqual(['errors.ts is listed twice']);
   });
 
   it('no import points up, across to a peer, into or out of the simulator, or out of src', () => {
