@@ -12,8 +12,8 @@ import { MemoryEngine } from '../src/engine/memory.js';
 import { isCommandError } from '../src/engine/types.js';
 import { parseState } from '../src/fetch/state.js';
 import { main } from '../src/main.js';
+import { compareWithTruth, exercisedSummary, instanceParams, notYetExercised } from '../src/simulator/harness.js';
 import { startSimulatedTenant } from '../src/simulator/index.js';
-import { compareWithTruth, exercisedSummary, fetchParams, notYetExercised } from '../test/helpers/fetch-e2e.js';
 
 const MINUTE = 60_000;
 const CYCLES = 40;
@@ -44,7 +44,7 @@ const sim = await startSimulatedTenant({
 let exitCode = 0;
 try {
   const firstFetchMs = start - 2 * 60 * MINUTE;
-  const params = fetchParams(sim, {
+  const params = instanceParams(sim, {
     first_fetch: new Date(firstFetchMs).toISOString(),
     max_fetch: '400',
     lookback_minutes: '15',

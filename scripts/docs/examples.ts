@@ -5,9 +5,9 @@
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
+import { instanceParams } from '../../src/simulator/harness.js';
 import { startSimulatedTenant } from '../../src/simulator/index.js';
 import type { CommandExample } from './render.js';
-import { fetchParams } from '../../test/helpers/fetch-e2e.js';
 
 /** The virtual "now" of every example: fixed so the captured text does not change from run to run. */
 export const EXAMPLES_NOW = Date.parse('2026-03-02T09:30:00Z');
@@ -47,7 +47,7 @@ export async function captureExamples(): Promise<Record<string, CommandExample>>
     clock: () => engine.now(),
   });
   try {
-    const params = fetchParams(sim, {
+    const params = instanceParams(sim, {
       first_fetch: '15 minutes',
     });
     const examples: Record<string, CommandExample> = {};

@@ -3,8 +3,8 @@
  * table (so the code map and the check cannot drift apart), finds every relative import of every src file
  * with TypeScript's own scanner (static, type-only, re-exports and literal dynamic imports; never text in a
  * comment), and fails on an import that points up, across to a peer folder of the same floor, into or out of
- * the simulator, or out of src. Each rule also proves it can fire: a copy of the tree broken in one small way
- * must be caught.
+ * the simulator, or out of src. Tools stand on their own too: nothing in scripts/ imports from test/. Each
+ * rule also proves it can fire: a copy of the tree broken in one small way must be caught.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -96,6 +96,18 @@ function mapGaps(tree: Tree, floors: readonly (readonly string[])[]): string[] {
   ];
 }
 
+/** Tools in scripts/ stand on their own: they may use src/, never test/. */
+function toolViolations(tree: Tree): string[] {
+  return [...tree]
+    .filter(([file]) => file.startsWith('scripts/'))
+    .flatMap(([file, text]) =>
+      relativeImports(text)
+        .map((specifier) => resolveImport(file, specifier))
+        .filter((target) => target.startsWith('test/'))
+        .map((target) => `${file} → ${target}: a tool must not depend on test code`),
+    );
+}
+
 const realTree = readTree(['src', 'scripts']);
 const realFloors = floorsOf(readFileSync(SRC_README, 'utf8'));
 
@@ -111,7 +123,7 @@ const LAYER_BREAKS: Array<{ rule: string; file: string; line: string }> = [
   { rule: 'a multi-line type-only import reaches upward', file: 'src/auth/types.ts', line: "import type {\n  CommandContext,\n} from '../commands/types.js';" },
   { rule: 'a dynamic import reaches upward', file: 'src/http/retry.ts', line: "export const later = () => import('../graph/client.js');" },
   { rule: 'a re-export reaches upward', file: 'src/standalone/sink.ts', line: "export { main } from '../main.js';" },
-  { rule: 'peers import each other', file: 'src/fetch/run.ts', line: "import { enqueueRows } from '../details/queue.js';" },
+  { rule: 'peers import each other', file: 'src/time/expressions.ts', line: "import { loadManifest } from '../manifest.js';" },
   { rule: 'the simulator imports the client side', file: 'src/simulator/graph.ts', line: "import { IntegrationError } from '../errors.js';" },
   { rule: 'the client imports the simulator by path', file: 'src/cli/run-cli.ts', line: "import { startSimulatedTenant } from '../simulator/index.js';" },
   { rule: 'src imports test code', file: 'src/main.ts', line: "import { fetchParams } from '../test/helpers/fetch-e2e.js';" },
@@ -124,9 +136,10 @@ describe('imports in src/ follow the layers of src/README.md', () => {
     expect(mapGaps(realTree, realFloors)).toEqual([]);
   });
 
-  it('the map check fires on a folder the table leaves out and on one it lists but src/ lacks', () => {
+  it('the map check fires on a folder the table leaves out, lists twice, or lists but src/ lacks', () => {
     expect(mapGaps(withLine('src/newfolder/thing.ts', ''), realFloors)).toEqual(['newfolder is not on the map']);
     expect(mapGaps(realTree, [...realFloors, ['gone']])).toEqual(['gone is on the map but not in src/']);
+    expect(mapGaps(realTree, [...realFloors, ['errors.ts']])).toEqual(['errors.ts is listed twice']);
   });
 
   it('no import points up, across to a peer, into or out of the simulator, or out of src', () => {
@@ -147,5 +160,16 @@ describe('imports in src/ follow the layers of src/README.md', () => {
   it('reads the order from the table: swapping two floors turns their imports into violations', () => {
     const swapped = realFloors.map((units) => (units.includes('http') ? ['engine'] : units.includes('engine') ? ['http'] : units));
     expect(layerViolations(realTree, swapped).some((v) => v.includes('src/http/') && v.includes('imports upward'))).toBe(true);
+  });
+});
+
+describe('tools stand on their own', () => {
+  it('nothing in scripts/ imports from test/', () => {
+    expect(toolViolations(realTree)).toEqual([]);
+  });
+
+  it('fires when a script imports a test helper', () => {
+    const tree = withLine('scripts/tool.ts', "import { fetchParams } from '../test/helpers/fetch-e2e.js';");
+    expect(toolViolations(tree)).toEqual(['scripts/tool.ts → test/helpers/fetch-e2e.ts: a tool must not depend on test code']);
   });
 });
