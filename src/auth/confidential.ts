@@ -8,6 +8,7 @@ import { writeContextKey } from '../engine/context-store.js';
 import type { Engine } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import type { HttpFetch } from '../http/transport.js';
+import { RESET_STEPS } from './aadsts.js';
 import { authorityFor, graphScope } from './authority.js';
 import { prepareCertificate } from './certificate.js';
 import { createEngineCachePlugin } from './msal-cache.js';
@@ -127,7 +128,7 @@ export async function acquireByAuthCode(
       // Redeemed before, but the tokens are gone: redeeming again would only fail (codes work once).
       throw new IntegrationError(
         'auth_grant_expired',
-        'The authorization code was already redeemed, but the saved tokens are gone. Run o365-message-trace-auth-reset, then o365-message-trace-generate-login-url, sign in, paste the new code into Authorization code, and run o365-message-trace-auth-test.',
+        `The authorization code was already redeemed, but the saved tokens are gone. ${RESET_STEPS}`,
       );
     }
     const granted = entry.scopes.length > 0 ? entry.scopes : scopes;
