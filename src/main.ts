@@ -4,13 +4,13 @@
  * anyway never locks or touches state. It always resolves: to a result, or to an error a person can act
  * on. It never throws, the way an XSIAM engine expects `return_results` / `return_error`.
  */
-import type { Environment } from './auth/select.js';
+import { type AuthPlan, type Environment, SIGN_IN_PARAMS, selectAuthMethod } from './auth/select.js';
 import type { Command, CheckContext } from './commands/types.js';
 import { defaultEngineOpener } from './engine/default.js';
 import type { ClosableEngine, CommandOutcome, Engine, EngineOpener } from './engine/types.js';
 import { IntegrationError, isIntegrationError } from './errors.js';
 import { type ParsedArgs, parseArgs } from './input/args.js';
-import { type IntegrationParams, parseParams } from './input/params.js';
+import { type IntegrationParams, describeParamProblems, readParams } from './input/params.js';
 
 /**
  * Each command's module is imported when the command runs, not when the integration loads: the engine
@@ -34,13 +34,39 @@ export interface MainOptions {
   env?: Environment;
 }
 
-/** What the checks know before the engine is open. */
-export type CheckSetting = Pick<CheckContext, 'nowMs' | 'env' | 'hasSavedRun'>;
+/** What the checks know before the engine is open, and the environment the sign-in method may read. */
+export type CheckSetting = Pick<CheckContext, 'nowMs' | 'hasSavedRun'> & { env: Environment };
 
 export interface CheckedInput {
   command: Command;
   params: IntegrationParams;
   args: ParsedArgs;
+  auth: AuthPlan | undefined;
+}
+
+/**
+ * The params, and for a command that signs in the sign-in method chosen from them, once. The parameters'
+ * own problems and the sign-in settings' contradictions come in one report, so a person fixes them in
+ * one go; when a setting the choice reads is itself malformed, its own problem says enough.
+ */
+function paramsFor(command: Command, raw: Record<string, unknown>, env: Environment): { params: IntegrationParams; auth: AuthPlan | undefined } {
+  const { params, problems } = readParams(raw);
+  let auth: AuthPlan | undefined;
+  let authError: IntegrationError | undefined;
+  if (command.signsIn === true && !problems.some((problem) => SIGN_IN_PARAMS.has(problem.name))) {
+    try {
+      auth = selectAuthMethod(params, env);
+    } catch (error) {
+      if (!isIntegrationError(error)) throw error;
+      authError = error;
+    }
+  }
+  if (problems.length > 0) {
+    const message = describeParamProblems(problems);
+    throw new IntegrationError('invalid_param', authError ? `${message}\n${authError.message}` : message);
+  }
+  if (authError) throw authError;
+  return { params, auth };
 }
 
 /**
@@ -57,11 +83,11 @@ export async function checkInput(
   if (load === undefined) {
     throw new IntegrationError('unknown_command', `Unknown command '${name}'. Known commands: ${COMMAND_NAMES.join(', ')}.`);
   }
-  const params = parseParams(rawParams);
-  const args = parseArgs(name, rawArgs);
   const command = await load();
-  await command.check?.({ params, args, ...setting });
-  return { command, params, args };
+  const { params, auth } = paramsFor(command, rawParams, setting.env);
+  const args = parseArgs(name, rawArgs);
+  await command.check?.({ params, args, auth, nowMs: setting.nowMs, hasSavedRun: setting.hasSavedRun });
+  return { command, params, args, auth };
 }
 
 /** A caller's engine is already open: its state answers whether a fetch position is saved. */
@@ -99,7 +125,7 @@ export async function main(
     if (given === undefined) openedEngine = await (source as EngineOpener).open({ stateKeyFile: input.params.stateKeyFile });
     const activeEngine = given ?? (openedEngine as ClosableEngine);
     log = activeEngine.log;
-    return await input.command.run({ params: input.params, args: input.args, engine: activeEngine });
+    return await input.command.run({ params: input.params, args: input.args, auth: input.auth, engine: activeEngine });
   } catch (error) {
     if (isIntegrationError(error)) {
       // The error is the command's answer; the engine shows it. The log only keeps it for debugging.

@@ -69,6 +69,7 @@ export const fetchEvents: CommandHandler = async (context) => {
 };
 
 export const command: Command = {
+  signsIn: true,
   check: async (context) => {
     checkSignIn(context);
     // first_fetch is read only for a first run: an ISO first_fetch that has aged past 90 days must not

@@ -1,4 +1,4 @@
-import type { Environment } from '../auth/select.js';
+import type { AuthPlan } from '../auth/select.js';
 import type { CommandResult, Engine } from '../engine/types.js';
 import type { ParsedArgs } from '../input/args.js';
 import type { IntegrationParams } from '../input/params.js';
@@ -7,17 +7,20 @@ import type { IntegrationParams } from '../input/params.js';
 export interface CheckContext {
   params: IntegrationParams;
   args: ParsedArgs;
+  /** The sign-in method chosen from the params; always set for a command that `signsIn`. */
+  auth: AuthPlan | undefined;
   /** The clock of the engine that will run the command. */
   nowMs: number;
-  env: Environment;
   /** Whether a fetch position is saved, answered without opening (or locking) the state. */
   hasSavedRun: () => Promise<boolean>;
 }
 
-/** Everything a command handler gets: parsed params and args, and the engine. */
+/** Everything a command handler gets: parsed params and args, the sign-in method, and the engine. */
 export interface CommandContext {
   params: IntegrationParams;
   args: ParsedArgs;
+  /** The sign-in method chosen from the params; always set for a command that `signsIn`. */
+  auth?: AuthPlan | undefined;
   engine: Engine;
 }
 
@@ -29,6 +32,11 @@ export type CommandHandler = (context: CommandContext) => Promise<CommandResult>
  * before it opens the engine; `run` does the work.
  */
 export interface Command {
+  /**
+   * The command signs in: main chooses the sign-in method when it parses the params, and reports
+   * contradictory or missing credentials together with the parameters' own problems.
+   */
+  signsIn?: boolean;
   check?: (context: CheckContext) => void | Promise<void>;
   run: CommandHandler;
 }
