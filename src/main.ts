@@ -5,9 +5,10 @@
  * on. It never throws, the way an XSIAM engine expects `return_results` / `return_error`.
  */
 import { type AuthPlan, type Environment, SIGN_IN_PARAMS, selectAuthMethod } from './auth/select.js';
+import type { FetchEventsResult } from './commands/fetch-events.js';
 import type { Command, CheckContext } from './commands/types.js';
 import { defaultEngineOpener } from './engine/default.js';
-import type { ClosableEngine, CommandOutcome, Engine, EngineOpener } from './engine/types.js';
+import type { ClosableEngine, CommandError, CommandOutcome, Engine, EngineOpener } from './engine/types.js';
 import { IntegrationError, isIntegrationError } from './errors.js';
 import { type ParsedArgs, parseArgs } from './input/args.js';
 import { type IntegrationParams, describeParamProblems, readParams } from './input/params.js';
@@ -17,7 +18,7 @@ import { type IntegrationParams, describeParamProblems, readParams } from './inp
  * starts a process per command, and each command then loads only what it uses (MSAL and undici stay
  * unloaded for generate-login-url and auth-reset, for instance). The bundle keeps each in its own chunk.
  */
-export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+export const COMMANDS = {
   'test-module': () => import('./commands/test-module.js').then((m) => m.command),
   'fetch-events': () => import('./commands/fetch-events.js').then((m) => m.command),
   'o365-message-trace-generate-login-url': () => import('./commands/generate-login-url.js').then((m) => m.command),
@@ -25,14 +26,19 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   'o365-message-trace-auth-reset': () => import('./commands/auth-reset.js').then((m) => m.command),
   'o365-message-trace-get-events': () => import('./commands/get-events.js').then((m) => m.command),
   'o365-message-trace-get-details': () => import('./commands/get-details.js').then((m) => m.command),
-};
+} as const satisfies Readonly<Record<string, () => Promise<Command>>> & { 'fetch-events': () => Promise<Command<FetchEventsResult>> };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
 
 export interface MainOptions {
   /** The environment the sign-in method may fall back to (workload identity); default `process.env`. */
   env?: Environment;
+  /** Aborting asks the command to stop soon without losing anything (CommandContext.signal). */
+  signal?: AbortSignal;
 }
+
+/** fetch-events' outcome, typed: the standalone collector reads its summary. */
+export type FetchEventsOutcome = FetchEventsResult | CommandError;
 
 /** What the checks know before the engine is open, and the environment the sign-in method may read. */
 export type CheckSetting = Pick<CheckContext, 'nowMs' | 'hasSavedRun'> & { env: Environment };
@@ -79,7 +85,7 @@ export async function checkInput(
   rawArgs: Record<string, unknown>,
   setting: CheckSetting,
 ): Promise<CheckedInput> {
-  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const load = Object.hasOwn(COMMANDS, name) ? (COMMANDS as Readonly<Record<string, () => Promise<Command>>>)[name] : undefined;
   if (load === undefined) {
     throw new IntegrationError('unknown_command', `Unknown command '${name}'. Known commands: ${COMMAND_NAMES.join(', ')}.`);
   }
@@ -105,6 +111,20 @@ function isOpener(engine: Engine | EngineOpener): engine is EngineOpener {
  * closes at the end; none: the local file engine in ./.o365-message-trace/.
  */
 export async function main(
+  command: 'fetch-events',
+  params: Record<string, unknown>,
+  args?: Record<string, unknown>,
+  engine?: Engine | EngineOpener,
+  options?: MainOptions,
+): Promise<FetchEventsOutcome>;
+export async function main(
+  command: string,
+  params: Record<string, unknown>,
+  args?: Record<string, unknown>,
+  engine?: Engine | EngineOpener,
+  options?: MainOptions,
+): Promise<CommandOutcome>;
+export async function main(
   command: string,
   params: Record<string, unknown>,
   args: Record<string, unknown> = {},
@@ -125,7 +145,7 @@ export async function main(
     if (given === undefined) openedEngine = await (source as EngineOpener).open({ stateKeyFile: input.params.stateKeyFile });
     const activeEngine = given ?? (openedEngine as ClosableEngine);
     log = activeEngine.log;
-    return await input.command.run({ params: input.params, args: input.args, auth: input.auth, engine: activeEngine });
+    return await input.command.run({ params: input.params, args: input.args, auth: input.auth, engine: activeEngine, signal: options.signal });
   } catch (error) {
     if (isIntegrationError(error)) {
       // The error is the command's answer; the engine shows it. The log only keeps it for debugging.

@@ -22,21 +22,26 @@ export interface CommandContext {
   /** The sign-in method chosen from the params; always set for a command that `signsIn`. */
   auth?: AuthPlan | undefined;
   engine: Engine;
+  /**
+   * Aborting asks the command to stop soon without losing anything: the fetch loop stops between windows
+   * with its state at the last window it sent; waits and requests end at once.
+   */
+  signal?: AbortSignal | undefined;
 }
 
-export type CommandHandler = (context: CommandContext) => Promise<CommandResult>;
+export type CommandHandler<R extends CommandResult = CommandResult> = (context: CommandContext) => Promise<R>;
 
 /**
  * One command. `check` throws the IntegrationError the command would end with for input it can refuse
  * without state or network (contradictory credentials, dates out of range), so `main` refuses such input
  * before it opens the engine; `run` does the work.
  */
-export interface Command {
+export interface Command<R extends CommandResult = CommandResult> {
   /**
    * The command signs in: main chooses the sign-in method when it parses the params, and reports
    * contradictory or missing credentials together with the parameters' own problems.
    */
   signsIn?: boolean;
   check?: (context: CheckContext) => void | Promise<void>;
-  run: CommandHandler;
+  run: CommandHandler<R>;
 }
