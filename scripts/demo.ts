@@ -62,7 +62,7 @@ try {
       engine.advance(MINUTE);
       continue;
     }
-    const summary = outcome.rawResponse as { windows: number; cursor: string; behindMs: number };
+    const summary = outcome.rawResponse;
     const backlog = outcome.nextTrigger === '0' ? `${Math.round(summary.behindMs / MINUTE)} min left, again at once` : 'none';
     console.log(
       `${String(cycle).padStart(5)}  ${clockText(engine.now())}  ${String(engine.events.length - before).padStart(5)}  ${String(summary.windows).padStart(7)}  ${summary.cursor.slice(11, 19)}  ${backlog}`,

@@ -4,20 +4,21 @@
  * anyway never locks or touches state. It always resolves: to a result, or to an error a person can act
  * on. It never throws, the way an XSIAM engine expects `return_results` / `return_error`.
  */
-import type { Environment } from './auth/select.js';
+import { type AuthPlan, type Environment, SIGN_IN_PARAMS, selectAuthMethod } from './auth/select.js';
+import type { FetchEventsResult } from './commands/fetch-events.js';
 import type { Command, CheckContext } from './commands/types.js';
 import { defaultEngineOpener } from './standalone/default.js';
-import type { ClosableEngine, CommandOutcome, Engine, EngineOpener } from './engine/types.js';
+import type { ClosableEngine, CommandError, CommandOutcome, Engine, EngineOpener } from './engine/types.js';
 import { IntegrationError, isIntegrationError } from './errors.js';
 import { type ParsedArgs, parseArgs } from './input/args.js';
-import { type IntegrationParams, parseParams } from './input/params.js';
+import { type IntegrationParams, describeParamProblems, readParams } from './input/params.js';
 
 /**
  * Each command's module is imported when the command runs, not when the integration loads: the engine
  * starts a process per command, and each command then loads only what it uses (MSAL and undici stay
  * unloaded for generate-login-url and auth-reset, for instance). The bundle keeps each in its own chunk.
  */
-export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+export const COMMANDS = {
   'test-module': () => import('./commands/test-module.js').then((m) => m.command),
   'fetch-events': () => import('./commands/fetch-events.js').then((m) => m.command),
   'o365-message-trace-generate-login-url': () => import('./commands/generate-login-url.js').then((m) => m.command),
@@ -25,22 +26,53 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   'o365-message-trace-auth-reset': () => import('./commands/auth-reset.js').then((m) => m.command),
   'o365-message-trace-get-events': () => import('./commands/get-events.js').then((m) => m.command),
   'o365-message-trace-get-details': () => import('./commands/get-details.js').then((m) => m.command),
-};
+} as const satisfies Readonly<Record<string, () => Promise<Command>>> & { 'fetch-events': () => Promise<Command<FetchEventsResult>> };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
 
 export interface MainOptions {
   /** The environment the sign-in method may fall back to (workload identity); default `process.env`. */
   env?: Environment;
+  /** Aborting asks the command to stop soon without losing anything (CommandContext.signal). */
+  signal?: AbortSignal;
 }
 
-/** What the checks know before the engine is open. */
-export type CheckSetting = Pick<CheckContext, 'nowMs' | 'env' | 'hasSavedRun'>;
+/** fetch-events' outcome, typed: the standalone collector reads its summary. */
+export type FetchEventsOutcome = FetchEventsResult | CommandError;
+
+/** What the checks know before the engine is open, and the environment the sign-in method may read. */
+export type CheckSetting = Pick<CheckContext, 'nowMs' | 'hasSavedRun'> & { env: Environment };
 
 export interface CheckedInput {
   command: Command;
   params: IntegrationParams;
   args: ParsedArgs;
+  auth: AuthPlan | undefined;
+}
+
+/**
+ * The params, and for a command that signs in the sign-in method chosen from them, once. The parameters'
+ * own problems and the sign-in settings' contradictions come in one report, so a person fixes them in
+ * one go; when a setting the choice reads is itself malformed, its own problem says enough.
+ */
+function paramsFor(command: Command, raw: Record<string, unknown>, env: Environment): { params: IntegrationParams; auth: AuthPlan | undefined } {
+  const { params, problems } = readParams(raw);
+  let auth: AuthPlan | undefined;
+  let authError: IntegrationError | undefined;
+  if (command.signsIn === true && !problems.some((problem) => SIGN_IN_PARAMS.has(problem.name))) {
+    try {
+      auth = selectAuthMethod(params, env);
+    } catch (error) {
+      if (!isIntegrationError(error)) throw error;
+      authError = error;
+    }
+  }
+  if (problems.length > 0) {
+    const message = describeParamProblems(problems);
+    throw new IntegrationError('invalid_param', authError ? `${message}\n${authError.message}` : message);
+  }
+  if (authError) throw authError;
+  return { params, auth };
 }
 
 /**
@@ -53,15 +85,15 @@ export async function checkInput(
   rawArgs: Record<string, unknown>,
   setting: CheckSetting,
 ): Promise<CheckedInput> {
-  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const load = Object.hasOwn(COMMANDS, name) ? (COMMANDS as Readonly<Record<string, () => Promise<Command>>>)[name] : undefined;
   if (load === undefined) {
     throw new IntegrationError('unknown_command', `Unknown command '${name}'. Known commands: ${COMMAND_NAMES.join(', ')}.`);
   }
-  const params = parseParams(rawParams);
-  const args = parseArgs(name, rawArgs);
   const command = await load();
-  await command.check?.({ params, args, ...setting });
-  return { command, params, args };
+  const { params, auth } = paramsFor(command, rawParams, setting.env);
+  const args = parseArgs(name, rawArgs);
+  await command.check?.({ params, args, auth, nowMs: setting.nowMs, hasSavedRun: setting.hasSavedRun });
+  return { command, params, args, auth };
 }
 
 /** A caller's engine is already open: its state answers whether a fetch position is saved. */
@@ -78,6 +110,20 @@ function isOpener(engine: Engine | EngineOpener): engine is EngineOpener {
  * `engine`: an open engine (the caller's; it stays open), or an opener `main` opens after the checks and
  * closes at the end; none: the local file engine in ./.o365-message-trace/.
  */
+export async function main(
+  command: 'fetch-events',
+  params: Record<string, unknown>,
+  args?: Record<string, unknown>,
+  engine?: Engine | EngineOpener,
+  options?: MainOptions,
+): Promise<FetchEventsOutcome>;
+export async function main(
+  command: string,
+  params: Record<string, unknown>,
+  args?: Record<string, unknown>,
+  engine?: Engine | EngineOpener,
+  options?: MainOptions,
+): Promise<CommandOutcome>;
 export async function main(
   command: string,
   params: Record<string, unknown>,
@@ -99,7 +145,7 @@ export async function main(
     if (given === undefined) openedEngine = await (source as EngineOpener).open({ stateKeyFile: input.params.stateKeyFile });
     const activeEngine = given ?? (openedEngine as ClosableEngine);
     log = activeEngine.log;
-    return await input.command.run({ params: input.params, args: input.args, engine: activeEngine });
+    return await input.command.run({ params: input.params, args: input.args, auth: input.auth, engine: activeEngine, signal: options.signal });
   } catch (error) {
     if (isIntegrationError(error)) {
       // The error is the command's answer; the engine shows it. The log only keeps it for debugging.

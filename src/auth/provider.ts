@@ -1,6 +1,6 @@
 /**
- * The one token provider: picks the method from the params (select.ts), checks the credential before any
- * request, and hides MSAL behind `getAccessToken`. Every failure leaves as an IntegrationError (errors.ts).
+ * The one token provider: signs in with the method chosen from the params (select.ts, once, by main),
+ * checks the credential before any request, and hides MSAL behind `getAccessToken`. Every failure leaves as an IntegrationError (errors.ts).
  */
 import type { ConfidentialClientApplication } from '@azure/msal-node';
 import type { Engine } from '../engine/types.js';
@@ -18,12 +18,14 @@ import { type AuthErrorContext, type AuthPhase, mapAuthError } from './errors.js
 import { type FederatedTokenClaims, readFederatedToken } from './federated-token.js';
 import { createManagedIdentitySource } from './managed-identity.js';
 import { hasStoredMsalCache } from './msal-cache.js';
-import { type AuthPlan, selectAuthMethod } from './select.js';
+import type { AuthPlan } from './select.js';
 import { readTokenStore } from './token-store.js';
 import type { TokenProvider, TokenRequestOptions } from './types.js';
 
 export interface TokenProviderDeps {
   params: IntegrationParams;
+  /** The sign-in method chosen from `params` (selectAuthMethod). */
+  plan: AuthPlan;
   engine: Engine;
   http: HttpFetch;
   /** Test seam: turn MSAL's managed identity retries off. */
@@ -49,13 +51,9 @@ function secretsOf(plan: AuthPlan): string[] {
   }
 }
 
-/**
- * Chooses the authentication method from the params and returns its token provider. Throws
- * IntegrationError('auth_config') naming the missing or contradictory parameters, or a malformed certificate.
- */
+/** The token provider of the chosen method. Throws IntegrationError('auth_config') for a malformed certificate. */
 export function createTokenProvider(deps: TokenProviderDeps): TokenProvider {
-  const { params, engine, http } = deps;
-  const plan = selectAuthMethod(params);
+  const { params, plan, engine, http } = deps;
   if (plan.ignored.length > 0) {
     engine.log.warn(`[Token Request] Using Azure Managed Identities; these parameters are ignored: ${plan.ignored.join(', ')}.`);
   }
@@ -177,9 +175,8 @@ export function createTokenProvider(deps: TokenProviderDeps): TokenProvider {
  * For the authorization code flow: whether tokens for the configured code are already kept, i.e. whether
  * o365-message-trace-auth-test has redeemed it. test-module uses this to avoid redeeming the code itself.
  */
-export async function hasCachedAuthCodeTokens(params: IntegrationParams, engine: Engine): Promise<boolean> {
-  const plan = selectAuthMethod(params);
+export async function hasCachedAuthCodeTokens(plan: AuthPlan, url: string, engine: Engine): Promise<boolean> {
   if (plan.method !== 'authorization_code') return false;
   const entry = (await readTokenStore(engine)).authCode;
-  return cachedFor(entry, { ...plan, url: params.url, engine }) && (await hasStoredMsalCache(engine));
+  return cachedFor(entry, { ...plan, url, engine }) && (await hasStoredMsalCache(engine));
 }

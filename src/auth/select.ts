@@ -1,6 +1,7 @@
 /**
  * Chooses the authentication method from the params. Pure: no I/O, no clock; the environment (for the
- * workload identity fallbacks) is an argument that defaults to `process.env`.
+ * workload identity fallbacks) is an argument. main chooses once, when it parses a command's params, and
+ * hands the plan to the command (CommandContext.auth).
  *
  * Precedence (first match wins):
  *  1. Azure Managed Identities when `use_managed_identities` is on (other credentials are then ignored and
@@ -35,6 +36,21 @@ export const WORKLOAD_IDENTITY_ENV = {
 } as const;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The parameters the choice reads: when one of them is malformed, its own problem says enough. */
+export const SIGN_IN_PARAMS: ReadonlySet<string> = new Set([
+  'tenant_id',
+  'client_id',
+  'client_secret',
+  'certificate_thumbprint',
+  'private_key',
+  'redirect_uri',
+  'auth_code',
+  'use_managed_identities',
+  'managed_identities_client_id',
+  'use_workload_identity',
+  'federated_token_file',
+]);
 
 /** Where the platform's identity token is, and which setting named it (for messages). */
 export interface FederatedTokenFile {
@@ -182,7 +198,7 @@ function workloadIdentityPlan(params: IntegrationParams, env: Environment, probl
   return { method: 'workload_identity', tenantId, clientId, tokenFile, ignored: [] };
 }
 
-export function selectAuthMethod(params: IntegrationParams, env: Environment = process.env): AuthPlan {
+export function selectAuthMethod(params: IntegrationParams, env: Environment): AuthPlan {
   const problems: string[] = [];
 
   if (params.useManagedIdentities) {

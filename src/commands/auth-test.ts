@@ -33,4 +33,4 @@ export const authTest: CommandHandler = async (context): Promise<CommandResult> 
   return { readableOutput: 'Authentication was successful.' };
 };
 
-export const command: Command = { check: checkSignIn, run: authTest };
+export const command: Command = { signsIn: true, check: checkSignIn, run: authTest };

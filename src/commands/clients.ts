@@ -6,6 +6,7 @@ import { createTokenProvider } from '../auth/provider.js';
 import type { TokenProvider } from '../auth/types.js';
 import { type GraphClientWithStats, createGraphClient } from '../graph/client.js';
 import { type HttpFetch, createHttpFetch } from '../http/transport.js';
+import { signInPlan } from './sign-in.js';
 import type { CommandContext } from './types.js';
 
 export interface Clients {
@@ -24,7 +25,7 @@ export function createHttpFromParams(context: CommandContext): HttpFetch {
 
 export function buildClients(context: CommandContext, options: { deadlineMs?: number } = {}): Clients {
   const http = createHttpFromParams(context);
-  const tokens = createTokenProvider({ params: context.params, engine: context.engine, http });
+  const tokens = createTokenProvider({ params: context.params, plan: signInPlan(context), engine: context.engine, http });
   const graph = createGraphClient({
     params: context.params,
     engine: context.engine,

@@ -8,7 +8,7 @@ import type { CommandResult } from '../engine/types.js';
 import { DEFAULT_DETAILS_PER_5MIN, type DrainSummary, drainDetails, listingReserve, queueChosenRows } from '../details/drain.js';
 import { DEFAULT_TUNING, resolveFirstFetch } from '../fetch/window.js';
 import { DEFAULT_TIME_BUDGET_MS, describeRun, type FetchRunSummary, runFetch } from '../fetch/run.js';
-import type { GraphClientWithStats } from '../graph/client.js';
+import type { GraphClientStats, GraphClientWithStats } from '../graph/client.js';
 import { DEFAULT_REQUEST_BUDGET } from '../http/budget.js';
 import { buildClients } from './clients.js';
 import { tenantDomainsFor, withDirectionOnSend } from './direction.js';
@@ -27,8 +27,20 @@ function describeDetails(details: DrainSummary): string {
   );
 }
 
-export const fetchEvents: CommandHandler = async (context) => {
-  const { params, engine } = context;
+/** What fetch-events answers with, for the engine and for the standalone collector's reports and metrics. */
+export type FetchEventsResponse = FetchRunSummary & {
+  /** The details drain, when it ran and has something to say. */
+  details?: DrainSummary;
+  /** The Graph client's own counts (requests, retries, token refreshes). */
+  graphRequests?: GraphClientStats;
+};
+
+export interface FetchEventsResult extends CommandResult {
+  rawResponse: FetchEventsResponse;
+}
+
+export const fetchEvents: CommandHandler<FetchEventsResult> = async (context) => {
+  const { params, engine, signal } = context;
   const deadlineMs = engine.now() + DEFAULT_TIME_BUDGET_MS;
   const { graph } = buildClients(context, { deadlineMs });
   const domains = await tenantDomainsFor(context, graph);
@@ -42,6 +54,7 @@ export const fetchEvents: CommandHandler = async (context) => {
     lookbackMinutes: params.lookbackMinutes,
     intervalMs: params.eventFetchInterval * 60_000,
     deadlineMs,
+    signal,
     ...(statuses.size > 0 ? { beforeSend: queueChosenRows(engine, statuses) } : {}),
   });
   let details: DrainSummary | undefined;
@@ -52,15 +65,19 @@ export const fetchEvents: CommandHandler = async (context) => {
       graph,
       capPer5Min: params.detailsMaxPer5Min ?? DEFAULT_DETAILS_PER_5MIN,
       deadlineMs,
+      signal,
       reserve: listingReserve(graph.budget?.shape ?? DEFAULT_REQUEST_BUDGET, summary.lookback.requestsSpent),
     });
   }
   const showDetails = details !== undefined && (statuses.size > 0 || details.lookups > 0 || details.queued > 0);
   // The client's own counts (requests, retries, token refreshes) feed the standalone collector's metrics.
   const { stats } = graph as Partial<GraphClientWithStats>;
-  const withDetails = showDetails ? { ...summary, details } : summary;
-  const rawResponse = stats ? { ...withDetails, graphRequests: { ...stats } } : withDetails;
-  const result: CommandResult = {
+  const rawResponse: FetchEventsResponse = {
+    ...summary,
+    ...(showDetails && details ? { details } : {}),
+    ...(stats ? { graphRequests: { ...stats } } : {}),
+  };
+  const result: FetchEventsResult = {
     readableOutput: describeRun(summary) + (showDetails && details ? describeDetails(details) : ''),
     rawResponse,
   };
@@ -68,7 +85,8 @@ export const fetchEvents: CommandHandler = async (context) => {
   return result;
 };
 
-export const command: Command = {
+export const command: Command<FetchEventsResult> = {
+  signsIn: true,
   check: async (context) => {
     checkSignIn(context);
     // first_fetch is read only for a first run: an ISO first_fetch that has aged past 90 days must not

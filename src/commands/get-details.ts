@@ -58,4 +58,4 @@ export async function runGetDetails(context: CommandContext, graph: GraphClient)
   };
 }
 
-export const command: Command = { check: checkSignIn, run: getDetails };
+export const command: Command = { signsIn: true, check: checkSignIn, run: getDetails };

@@ -208,6 +208,7 @@ export const getEvents: CommandHandler = async (context) => {
 };
 
 export const command: Command = {
+  signsIn: true,
   check: (context) => {
     checkSignIn(context);
     planGetEvents(context.args, context.nowMs);

@@ -315,6 +315,21 @@ function defaultOf(spec: ManifestParameter): Raw {
  * `--param` or config file is caught instead of silently ignored.
  */
 export function parseParams(raw: Record<string, unknown>, manifest: Manifest = loadManifest()): IntegrationParams {
+  const { params, problems } = readParams(raw, manifest);
+  if (problems.length > 0) throw new IntegrationError('invalid_param', describeParamProblems(problems));
+  return params;
+}
+
+export function describeParamProblems(problems: readonly InputProblem[]): string {
+  return formatProblems('Invalid parameter', problems);
+}
+
+/**
+ * Like parseParams, but returns the problems instead of throwing, for a caller that adds its own (the
+ * sign-in settings, which main checks across parameters) to one report. A parameter with a problem is
+ * left undefined in `params`, so `params` is trustworthy only when `problems` is empty.
+ */
+export function readParams(raw: Record<string, unknown>, manifest: Manifest = loadManifest()): { params: IntegrationParams; problems: InputProblem[] } {
   const problems: InputProblem[] = [];
   const known = new Set(manifest.configuration.map((spec) => spec.name));
   for (const name of Object.keys(raw)) {
@@ -356,10 +371,7 @@ export function parseParams(raw: Record<string, unknown>, manifest: Manifest = l
     values[rule.key] = value;
   }
 
-  if (problems.length > 0) {
-    throw new IntegrationError('invalid_param', formatProblems('Invalid parameter', problems));
-  }
-  return {
+  const params: IntegrationParams = {
     url: values.url as string,
     tenantId: values.tenantId as string | undefined,
     clientId: values.clientId as string | undefined,
@@ -387,4 +399,5 @@ export function parseParams(raw: Record<string, unknown>, manifest: Manifest = l
     detailsStatuses: typeof values.detailsStatuses === 'string' && values.detailsStatuses !== '' ? values.detailsStatuses.split(',') : [],
     detailsMaxPer5Min: values.detailsMaxPer5Min as number,
   };
+  return { params, problems };
 }

@@ -2,17 +2,19 @@
  * The standalone collector: fetch-events through `main`, again and again, every eventFetchInterval minutes,
  * at once while a run reports a backlog (`nextTrigger: '0'`).
  *
- * Stopping. On abort no new event is handed to the engine: `sendEvents` refuses, so the current run ends at
- * its next window with the state of its last completed window, and engine waits end at once. A run that does
- * not end within `abandonAfterMs` (real time) is abandoned: whatever it still does afterwards cannot send
- * events, and a state write that was already under way is atomic in the file engine. Either way the saved
- * state only ever covers events the engine accepted.
+ * Stopping. The abort signal goes to fetch-events with the command (CommandContext.signal): the run stops
+ * between windows with its state at the last window it sent, its waits and requests end at once, and a
+ * window read when the abort came is read again next time. A run that does not end within `abandonAfterMs`
+ * (real time) is abandoned; a state write that was already under way is atomic in the file engine. Either
+ * way the saved state only ever covers events the engine accepted.
  */
 import { engineSleep } from '../engine/clock.js';
-import { type CommandOutcome, type Engine, type EventMeta, isCommandError, type TraceEvent } from '../engine/types.js';
+import { observeSentEvents } from '../engine/map-sent-events.js';
+import { type Engine, isCommandError } from '../engine/types.js';
 import { IntegrationError, isIntegrationError } from '../errors.js';
 import { parseParams } from '../input/params.js';
-import { main } from '../main.js';
+import type { FetchEventsResult } from '../commands/fetch-events.js';
+import { type FetchEventsOutcome, main } from '../main.js';
 
 export interface CollectorProgress {
   /** Engine time the run started and how long it took (engine clock). */
@@ -30,7 +32,7 @@ export interface CollectorProgress {
   /** Runs failed in a row, this one included (0 after a success). */
   consecutiveFailures: number;
   /** What fetch-events reported (its run summary), when it worked. */
-  rawResponse?: unknown;
+  rawResponse?: FetchEventsResult['rawResponse'] | undefined;
 }
 
 export interface CollectorOptions {
@@ -55,40 +57,6 @@ export interface CollectorOptions {
   maxRuns?: number;
 }
 
-class StoppedError extends Error {
-  constructor() {
-    super('The collector is stopping: no more events are sent in this run.');
-    this.name = 'StoppedError';
-  }
-}
-
-/** The engine as one run sees it: counts accepted events and refuses new ones once stopping. */
-function runEngine(engine: Engine, signal: AbortSignal, accepted: { count: number }): Engine {
-  return {
-    getLastRun: () => engine.getLastRun(),
-    setLastRun: (state) => engine.setLastRun(state),
-    getIntegrationContext: () => engine.getIntegrationContext(),
-    setIntegrationContext: (context) => engine.setIntegrationContext(context),
-    async sendEvents(events: readonly TraceEvent[], meta: EventMeta) {
-      if (signal.aborted) throw new StoppedError();
-      await engine.sendEvents(events, meta);
-      accepted.count += events.length;
-    },
-    log: engine.log,
-    now: () => engine.now(),
-    sleep: (ms, sleepSignal) => engineSleep(engine, ms, sleepSignal ? AbortSignal.any([signal, sleepSignal]) : signal),
-  };
-}
-
-function behindOf(outcome: CommandOutcome): number | undefined {
-  if (isCommandError(outcome)) return undefined;
-  const raw = outcome.rawResponse;
-  if (typeof raw === 'object' && raw !== null && 'behindMs' in raw && typeof raw.behindMs === 'number') {
-    return raw.behindMs;
-  }
-  return undefined;
-}
-
 function abandonTimer(signal: AbortSignal, ms: number): { promise: Promise<'abandoned'>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const onAbort = () => {
@@ -110,7 +78,7 @@ function abandonTimer(signal: AbortSignal, ms: number): { promise: Promise<'aban
 }
 
 /** One fetch-events run with the params of this run; a failure to produce them is the run's outcome. */
-async function fetchOnce(options: CollectorOptions, engine: Engine): Promise<CommandOutcome> {
+async function fetchOnce(options: CollectorOptions, engine: Engine): Promise<FetchEventsOutcome> {
   let params: Record<string, unknown>;
   try {
     params = typeof options.params === 'function' ? await options.params() : options.params;
@@ -118,7 +86,7 @@ async function fetchOnce(options: CollectorOptions, engine: Engine): Promise<Com
     if (!isIntegrationError(error)) throw error;
     return { error: { code: error.code, message: error.fullMessage } };
   }
-  return main('fetch-events', params, {}, engine);
+  return main('fetch-events', params, {}, engine, { signal: options.signal });
 }
 
 function intervalOf(options: CollectorOptions): number {
@@ -140,26 +108,28 @@ export async function runCollector(options: CollectorOptions): Promise<void> {
   let consecutiveFailures = 0;
 
   while (!signal.aborted) {
-    const accepted = { count: 0 };
+    // Counted as the engine accepts them: a run that fails or is abandoned half way has delivered some.
+    let eventsThisRun = 0;
+    const counted = observeSentEvents(engine, (events) => {
+      eventsThisRun += events.length;
+    });
     let started = engine.now();
     const abandon = abandonTimer(signal, options.abandonAfterMs ?? 10_000);
     const outcome = await Promise.race([
-      gate<CommandOutcome | 'stopped'>(() => {
+      gate<FetchEventsOutcome | 'stopped'>(() => {
         // Time spent queued behind other collectors is not this run's duration.
         started = engine.now();
-        return signal.aborted ? Promise.resolve('stopped') : fetchOnce(options, runEngine(engine, signal, accepted));
+        return signal.aborted ? Promise.resolve('stopped') : fetchOnce(options, counted);
       }),
       abandon.promise,
     ]);
     abandon.cancel();
     if (outcome === 'stopped') return;
     runs++;
-    totalEvents += accepted.count;
-    const base = { startedAtMs: started, durationMs: engine.now() - started, eventsThisRun: accepted.count, totalEvents, runs };
+    totalEvents += eventsThisRun;
+    const base = { startedAtMs: started, durationMs: engine.now() - started, eventsThisRun, totalEvents, runs };
     if (outcome === 'abandoned') {
-      engine.log.warn('Collector stopped during a run; the run was abandoned before it saved its last window', {
-        eventsThisRun: accepted.count,
-      });
+      engine.log.warn('Collector stopped during a run; the run was abandoned before it saved its last window', { eventsThisRun });
       options.onProgress?.({ ...base, backlog: true, consecutiveFailures });
       return;
     }
@@ -171,7 +141,7 @@ export async function runCollector(options: CollectorOptions): Promise<void> {
     options.onProgress?.({
       ...base,
       backlog,
-      behindMs: behindOf(outcome),
+      behindMs: isCommandError(outcome) ? undefined : outcome.rawResponse.behindMs,
       error: failed && isCommandError(outcome) ? outcome.error : undefined,
       consecutiveFailures,
       rawResponse: isCommandError(outcome) ? undefined : outcome.rawResponse,

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_STATE_DIR, LAST_RUN_FILE_NAME, openFileEngine } from './file-engine.js';
 import type { ClosableEngine, EngineOpener } from '../engine/types.js';
 
-export type { ClosableEngine } from './types.js';
+export type { ClosableEngine } from '../engine/types.js';
 
 /** Whether the state directory holds a fetch position; an existence check, so nothing is created or locked. */
 export async function hasSavedRunFile(dir: string | undefined): Promise<boolean> {

@@ -14,6 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenProvider } from '../../src/auth/provider.js';
+import { selectAuthMethod } from '../../src/auth/select.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CommandOutcome, isCommandError } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
@@ -388,7 +389,7 @@ describe('client timeouts (the Graph client with short, injected timeouts)', () 
     active = engine;
     const params = parseParams(paramsFor('simulator'));
     const http = createHttpFetch({ proxy: false, insecure: false, caCertificate: sim.caCertPem, ...timeouts });
-    const tokens = createTokenProvider({ params, engine, http });
+    const tokens = createTokenProvider({ params, plan: selectAuthMethod(params, {}), engine, http });
     const graph = createGraphClient({ params, engine, http, tokens, random: () => 0.5, retryPolicy: { maxTries } });
     const list = async () => {
       const rows: unknown[] = [];

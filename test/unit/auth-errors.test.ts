@@ -134,9 +134,12 @@ describe('authorization code refusals', () => {
       entra.next.push(aadError(400, 'invalid_grant', aadsts, 'The refresh token has expired or was revoked.'));
       const { createTokenProvider } = await import('../../src/auth/provider.js');
       const { parseParams } = await import('../../src/input/params.js');
+      const { selectAuthMethod } = await import('../../src/auth/select.js');
       const { createHttpFetch } = await import('../../src/http/transport.js');
+      const params = parseParams(codeParams);
       const tokens = createTokenProvider({
-        params: parseParams(codeParams),
+        params,
+        plan: selectAuthMethod(params, {}),
         engine: new MemoryEngine({ integrationContext: first.integrationContext as JsonObject }),
         http: createHttpFetch({ proxy: false, insecure: false }),
       });

@@ -6,6 +6,7 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTokenProvider } from '../../src/auth/provider.js';
+import { selectAuthMethod } from '../../src/auth/select.js';
 import { createHttpFetch } from '../../src/http/transport.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CommandOutcome, type JsonObject, isCommandError } from '../../src/engine/types.js';
@@ -112,7 +113,7 @@ describe('client secret', () => {
   it('forceRefresh skips the cache, and a Graph 401 leads to exactly one fresh token and one retry', async () => {
     const engine = nextRun();
     const params = parseParams(secretParams);
-    const tokens = createTokenProvider({ params, engine, http: createHttpFetch({ proxy: false, insecure: false }) });
+    const tokens = createTokenProvider({ params, plan: selectAuthMethod(params, {}), engine, http: createHttpFetch({ proxy: false, insecure: false }) });
     const a = await tokens.getAccessToken();
     expect(await tokens.getAccessToken()).toBe(a);
     const b = await tokens.getAccessToken({ forceRefresh: true });

@@ -7,6 +7,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTokenProvider } from '../../src/auth/provider.js';
+import { selectAuthMethod } from '../../src/auth/select.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CommandOutcome, type JsonObject, isCommandError } from '../../src/engine/types.js';
 import { createHttpFetch } from '../../src/http/transport.js';
@@ -74,8 +75,10 @@ function ok(outcome: CommandOutcome): string {
 }
 
 function provider(raw: Record<string, unknown>, engine: MemoryEngine) {
+  const params = parseParams(raw);
   return createTokenProvider({
-    params: parseParams(raw),
+    params,
+    plan: selectAuthMethod(params, {}),
     engine,
     http: createHttpFetch({ proxy: false, insecure: false }),
     managedIdentity: { disableInternalRetries: true },

@@ -14,7 +14,7 @@ const cert = { certificate_thumbprint: THUMB, private_key: '-----BEGIN PRIVATE K
 const code = { auth_code: 'the-code', redirect_uri: 'https://localhost/cb' };
 
 function select(raw: Record<string, unknown>) {
-  return selectAuthMethod(parseParams(raw));
+  return selectAuthMethod(parseParams(raw), {});
 }
 
 function problem(raw: Record<string, unknown>): string {

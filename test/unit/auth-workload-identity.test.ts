@@ -12,6 +12,7 @@ import path from 'node:path';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTokenProvider } from '../../src/auth/provider.js';
+import { selectAuthMethod } from '../../src/auth/select.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CommandError, type CommandOutcome, type JsonObject, isCommandError } from '../../src/engine/types.js';
 import { createHttpFetch } from '../../src/http/transport.js';
@@ -86,7 +87,8 @@ function failed(outcome: CommandOutcome, token?: string): CommandError['error'] 
 }
 
 function provider(engine = new MemoryEngine(), raw: Record<string, unknown> = params()) {
-  return createTokenProvider({ params: parseParams(raw), engine, http: createHttpFetch({ proxy: false, insecure: false }) });
+  const parsed = parseParams(raw);
+  return createTokenProvider({ params: parsed, plan: selectAuthMethod(parsed, process.env), engine, http: createHttpFetch({ proxy: false, insecure: false }) });
 }
 
 describe('happy path', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type CollectorProgress, runCollector } from '../../src/service/collector-loop.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
+import { isCommandError } from '../../src/engine/types.js';
 import { parseState } from '../../src/fetch/state.js';
+import { main } from '../../src/main.js';
 import { FakeGraph, type TruthRow } from '../helpers/fetch-fake-graph.js';
 
 let graph: FakeGraph | undefined;
@@ -91,5 +93,39 @@ describe('runCollector', () => {
     const controller = new AbortController();
     const done = runCollector({ params, engine, signal: controller.signal, onProgress: () => controller.abort() });
     await expect(done).resolves.toBeUndefined();
+  });
+
+  it('an aborted fetch-events run stops between windows with its state at the last window it sent; the next run loses nothing', async () => {
+    const engine = new MemoryEngine({ startTimeMs: NOW });
+    const truth = rows(NOW - 3 * 60 * MINUTE, 180, MINUTE);
+    graph = new FakeGraph({ rows: truth, clock: engine, seed: 1, maxPageSize: 5000, maxPageLatencyMs: 0 });
+    const controller = new AbortController();
+    const original = engine.sendEvents.bind(engine);
+    let sends = 0;
+    engine.sendEvents = async (events, meta) => {
+      sends++;
+      // The abort comes while the second window's events are being handed over: they are accepted.
+      if (sends === 2) controller.abort();
+      await original(events, meta);
+    };
+    const p = { ...params, first_fetch: '3 hours', max_fetch: '1000' };
+    const outcome = await main('fetch-events', p, {}, engine, { signal: controller.signal });
+    if (isCommandError(outcome)) throw new Error(outcome.error.message);
+    expect(outcome.rawResponse.stopReason).toBe('aborted');
+    expect(sends).toBe(2);
+    const state = parseState(engine.lastRun);
+    const sentIds = new Set(engine.events.map((e) => e.id));
+    expect(sentIds.size).toBeLessThan(truth.length);
+    // Saved at the second window: everything before the cursor was sent, and everything sent is covered.
+    const cursorMs = state?.cursorMs ?? 0;
+    expect(truth.filter((row) => row.receivedMs < cursorMs).every((row) => sentIds.has(row.id))).toBe(true);
+    const lastSent = Math.max(...engine.events.map((e) => Date.parse(String(e.receivedDateTime))));
+    expect(state?.readUpToMs ?? 0).toBeGreaterThanOrEqual(lastSent);
+    // The next run, not aborted, continues from there: every row once.
+    engine.sendEvents = original;
+    for (let run = 0; run < 10 && new Set(engine.events.map((e) => e.id)).size < truth.length; run++) {
+      expect(isCommandError(await main('fetch-events', p, {}, engine))).toBe(false);
+    }
+    expect(new Set(engine.events.map((e) => e.id)).size).toBe(truth.length);
   });
 });

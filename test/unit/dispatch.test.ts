@@ -96,4 +96,54 @@ describe('main', () => {
       expect(saved.calls.closed).toBe(1);
     });
   });
+
+  describe('the sign-in method, chosen once when the params are parsed', () => {
+    const opener = (): EngineOpener & { opened: number } => {
+      const engine = new MemoryEngine();
+      return {
+        opened: 0,
+        now: () => engine.now(),
+        hasSavedRun: async () => false,
+        async open() {
+          this.opened++;
+          return Object.assign(engine, { close: async () => {} }) as ClosableEngine;
+        },
+      };
+    };
+
+    it("reports contradictory credentials together with the parameters' own problems, in one error", async () => {
+      const outcome = await main('test-module', { ...params, certificate_thumbprint: 'AB'.repeat(20), private_key: 'x', max_fetch: 'abc' }, {}, opener());
+      expect(isCommandError(outcome) && outcome.error.code).toBe('invalid_param');
+      const message = isCommandError(outcome) ? outcome.error.message : '';
+      expect(message).toContain('max_fetch');
+      expect(message).toContain('client_secret and a certificate');
+    });
+
+    it('lets a malformed sign-in setting speak for itself (no "tenant_id is missing" beside "not a GUID")', async () => {
+      const outcome = await main('test-module', { ...params, tenant_id: '12345', client_secret: undefined }, {}, opener());
+      const message = isCommandError(outcome) ? outcome.error.message : '';
+      expect(message).toMatch(/tenant_id '12345' is neither a GUID nor a domain name/);
+      expect(message).not.toMatch(/tenant_id is missing|No credential is set/);
+    });
+
+    it('does not ask a command that does not sign in for credentials', async () => {
+      const source = opener();
+      const outcome = await main('o365-message-trace-auth-reset', { certificate_thumbprint: 'AB'.repeat(20) }, {}, source);
+      expect(isCommandError(outcome)).toBe(false);
+      expect(source.opened).toBe(1);
+    });
+
+    it('reads the workload identity fallbacks from the environment main is given, not the process', async () => {
+      const env = { AZURE_FEDERATED_TOKEN_FILE: '/nonexistent/token', AZURE_TENANT_ID: params.tenant_id, AZURE_CLIENT_ID: params.client_id };
+      const without = opener();
+      const refused = await main('test-module', { use_workload_identity: 'true' }, {}, without, { env: {} });
+      expect(isCommandError(refused) && refused.error.message).toMatch(/no token file is named/);
+      expect(without.opened).toBe(0);
+      const withEnv = opener();
+      const passed = await main('test-module', { use_workload_identity: 'true' }, {}, withEnv, { env });
+      // The check passed and the command ran; it then fails reading the (missing) token file it was told of.
+      expect(withEnv.opened).toBe(1);
+      expect(isCommandError(passed) && passed.error.message).toMatch(/AZURE_FEDERATED_TOKEN_FILE/);
+    });
+  });
 });

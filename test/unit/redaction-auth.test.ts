@@ -13,6 +13,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTokenProvider } from '../../src/auth/provider.js';
+import { selectAuthMethod } from '../../src/auth/select.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import type { JsonObject } from '../../src/engine/types.js';
 import { createHttpFetch } from '../../src/http/transport.js';
@@ -85,7 +86,8 @@ describe('redaction: workload identity federation', () => {
     await runWi('o365-message-trace-auth-test');
     // Rotation, then a forced refresh through the provider.
     await writeFile(tokenFile, tokens[1] ?? '');
-    const provider = createTokenProvider({ params: parseParams(wiParams), engine: first, http: createHttpFetch({ proxy: false, insecure: false }) });
+    const wi = parseParams(wiParams);
+    const provider = createTokenProvider({ params: wi, plan: selectAuthMethod(wi, process.env), engine: first, http: createHttpFetch({ proxy: false, insecure: false }) });
     await provider.getAccessToken({ forceRefresh: true });
     seen.push(JSON.stringify(first.logs));
     // Expired and broken files.
@@ -151,8 +153,10 @@ describe('redaction', () => {
     entra.next.push(aadError(400, 'invalid_grant', 54005, 'Code already redeemed.'));
     await run('o365-message-trace-auth-test', codeParams);
     const revoked = await run('o365-message-trace-auth-test', codeParams);
+    const parsedCode = parseParams(codeParams);
     const tokens = createTokenProvider({
-      params: parseParams(codeParams),
+      params: parsedCode,
+      plan: selectAuthMethod(parsedCode, {}),
       engine: new MemoryEngine({ integrationContext: revoked.integrationContext as JsonObject }),
       http: createHttpFetch({ proxy: false, insecure: false }),
     });
