@@ -66,7 +66,11 @@ export function directionOf(sender: unknown, recipient: unknown, domains: Tenant
   return toOurs ? 'inbound' : 'unknown';
 }
 
-/** The event with its `direction`. */
+/**
+ * The event with its `direction`, added in place: events are built for the send they are on their way to
+ * (event.ts), and a copy of each would cost as much as the rest of the enrichment.
+ */
 export function withDirection(event: TraceEvent, domains: TenantDomains): TraceEvent {
-  return { ...event, direction: directionOf(event.senderAddress, event.recipientAddress, domains) };
+  event.direction = directionOf(event.senderAddress, event.recipientAddress, domains);
+  return event;
 }

@@ -23,6 +23,71 @@ function daysInMonth(year: number, month: number): number {
  * the collection path, and field checks refuse what Date.parse would roll over (Feb 30, 24:00, :60).
  */
 export function parseGraphInstant(text: string): GraphInstant | undefined {
+  return parseUtcInstant(text) ?? parseAnyInstant(text);
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's days_from_civil), for any year. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+/** The value of `count` decimal digits at `from`, or -1 when one is not a digit. */
+function digitsAt(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+const SEPARATORS: readonly [number, number][] = [
+  [4, 0x2d], // -
+  [7, 0x2d], // -
+  [13, 0x3a], // :
+  [16, 0x3a], // :
+];
+
+/**
+ * The form every row has, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read from its character codes without a
+ * regular expression or a Date; `undefined` for anything else (parseAnyInstant then decides).
+ */
+function parseUtcInstant(text: string): GraphInstant | undefined {
+  const length = text.length;
+  if (length < 20 || length > 30 || (text.charCodeAt(length - 1) | 0x20) !== 0x7a /* z */) return undefined;
+  if ((text.charCodeAt(10) | 0x20) !== 0x74 /* t */) return undefined;
+  for (const [at, code] of SEPARATORS) if (text.charCodeAt(at) !== code) return undefined;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  let ms = 0;
+  let subMsNanos = 0;
+  const fractionDigits = length - 21;
+  if (length !== 20) {
+    if (text.charCodeAt(19) !== 0x2e /* . */ || fractionDigits < 1 || fractionDigits > 9) return undefined;
+    const fraction = digitsAt(text, 20, fractionDigits);
+    if (fraction < 0) return undefined;
+    const nanos = fraction * 10 ** (9 - fractionDigits);
+    ms = Math.floor(nanos / 1_000_000);
+    subMsNanos = nanos - ms * 1_000_000;
+  }
+  const epochMs = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+  return { epochMs, subMsNanos };
+}
+
+/** Any form Graph may write, offsets included. */
+function parseAnyInstant(text: string): GraphInstant | undefined {
   const m = DATE_TIME.exec(text);
   if (!m) return undefined;
   const year = Number(m[1]);

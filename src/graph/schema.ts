@@ -5,14 +5,49 @@
  * evolvable (`recalled`, `unknownFutureValue`), and refusing a page over a new status would stall a
  * collector for good. Known members are brought to v1.0's spelling (`Delivered`, as in beta examples, becomes
  * `delivered`), so one status never makes two events or two spellings in a SOC's searches.
+ *
+ * Rows are checked field by field in place (`fieldsSchema`) rather than by z.looseObject: a loose object
+ * copies every field of every row into a new object, and at a few thousand rows a second that copy and its
+ * garbage were a quarter of the collector's CPU. The row zod hands back is the object JSON.parse made, its
+ * documented fields checked, `status` respelled. Problems are zod issues with the field's path, as before.
  */
 import * as z from 'zod';
 import { parseGraphInstant } from './instant.js';
+import type { MessageTraceDetail, MessageTraceRow } from './types.js';
 
-const dateTimeOffset = z.string().refine((text) => parseGraphInstant(text) !== undefined, {
-  message: 'is not an ISO 8601 date-time with a time zone',
-});
-const nullableString = z.string().nullable().optional();
+/** What one field must hold: the problem with its value (said without the value), or undefined. */
+type FieldRule = (value: unknown) => string | undefined;
+
+const dateTimeOffset: FieldRule = (value) =>
+  typeof value !== 'string' ? 'must be a date-time string' : parseGraphInstant(value) === undefined ? 'is not an ISO 8601 date-time with a time zone' : undefined;
+const requiredString: FieldRule = (value) => (typeof value === 'string' ? undefined : 'must be a string');
+const nonEmptyString: FieldRule = (value) => (typeof value === 'string' && value.length > 0 ? undefined : 'must be a non-empty string');
+const nullableString: FieldRule = (value) => (value === undefined || value === null || typeof value === 'string' ? undefined : 'must be a string or null');
+const optionalInteger: FieldRule = (value) => (value === undefined || Number.isSafeInteger(value) ? undefined : 'must be a whole number');
+
+/**
+ * An object whose listed fields follow their rules (absent fields are undefined to a rule), other fields
+ * kept as they are; `finish` then adjusts it in place. The object itself is the output: no copy.
+ */
+function fieldsSchema<T extends object>(fields: Record<string, FieldRule>, finish?: (value: T) => void) {
+  const names = Object.keys(fields);
+  return z.unknown().transform((value, ctx): T => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.issues.push({ code: 'custom', message: 'must be an object', input: value });
+      return z.NEVER;
+    }
+    const record = value as Record<string, unknown>;
+    for (const name of names) {
+      const problem = (fields[name] as FieldRule)(record[name]);
+      if (problem !== undefined) {
+        ctx.issues.push({ code: 'custom', message: problem, path: [name], input: record[name] });
+        return z.NEVER;
+      }
+    }
+    finish?.(value as T);
+    return value as T;
+  });
+}
 
 /** exchangeMessageTraceStatus members (CSDL v1.0) and the evolvable `recalled`, in v1.0's spelling. */
 const TRACE_STATUS_SPELLING = new Map(
@@ -26,23 +61,30 @@ export function canonicalStatus(status: string): string {
   return TRACE_STATUS_SPELLING.get(status.toLowerCase()) ?? status;
 }
 
-export const messageTraceRowSchema = z.looseObject({
-  id: z.string().min(1),
-  receivedDateTime: dateTimeOffset,
-  status: z.string().min(1).transform(canonicalStatus),
-  messageId: nullableString,
-  senderAddress: nullableString,
-  recipientAddress: nullableString,
-  subject: nullableString,
-  size: z.number().int().optional(),
-  fromIP: nullableString,
-  toIP: nullableString,
-});
+export const messageTraceRowSchema = fieldsSchema<MessageTraceRow>(
+  {
+    id: nonEmptyString,
+    receivedDateTime: dateTimeOffset,
+    status: nonEmptyString,
+    messageId: nullableString,
+    senderAddress: nullableString,
+    recipientAddress: nullableString,
+    subject: nullableString,
+    size: optionalInteger,
+    fromIP: nullableString,
+    toIP: nullableString,
+  },
+  (row) => {
+    // Most rows come in v1.0's spelling already: no new string for them.
+    const status = canonicalStatus(row.status);
+    if (status !== row.status) row.status = status;
+  },
+);
 
-export const messageTraceDetailSchema = z.looseObject({
-  id: z.string().min(1),
+export const messageTraceDetailSchema = fieldsSchema<MessageTraceDetail>({
+  id: nonEmptyString,
   dateTime: dateTimeOffset,
-  event: z.string(),
+  event: requiredString,
   messageId: nullableString,
   action: nullableString,
   description: nullableString,

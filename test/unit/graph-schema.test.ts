@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareRowsByReceived, rowToEvent } from '../../src/graph/event.js';
 import { compareGraphInstants, parseGraphInstant } from '../../src/graph/instant.js';
@@ -15,12 +16,61 @@ describe('parseGraphInstant', () => {
     expect(parseGraphInstant(text)).toEqual({ epochMs, subMsNanos });
   });
 
-  it.each(['', '2026-01-01', '2026-01-01T10:05:23', '2026-02-30T00:00:00Z', 'yesterday', '2026-01-01T10:05:23.Z'])(
+  it.each([
+    '',
+    '2026-01-01',
+    '2026-01-01T10:05:23',
+    '2026-02-30T00:00:00Z',
+    'yesterday',
+    '2026-01-01T10:05:23.Z',
+    '2026-01-01T10:05:23.1234567890Z',
+    '2026-01-01T24:00:00Z',
+    '2026-01-01T10:60:00Z',
+    '2026-01-01T10:05:60Z',
+    '2026-13-01T10:05:23Z',
+    '2026-01-01 10:05:23Z',
+    '2026/01/01T10:05:23Z',
+    '+2026-01-01T10:05:23Z',
+    '2026-01-01T10:05:2xZ',
+    '2026-01-01T10:05:23,5Z',
+  ])(
     'refuses %j',
     (text) => {
       expect(parseGraphInstant(text)).toBeUndefined();
     },
   );
+
+  it('reads any UTC time as the same instant as its +00:00 form and as Date does, to the 100 ns', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    fc.assert(
+      fc.property(
+        fc.record({
+          year: fc.integer({ min: 0, max: 9999 }),
+          month: fc.integer({ min: 1, max: 12 }),
+          day: fc.integer({ min: 1, max: 31 }),
+          hour: fc.integer({ min: 0, max: 23 }),
+          minute: fc.integer({ min: 0, max: 59 }),
+          second: fc.integer({ min: 0, max: 59 }),
+          fraction: fc.stringMatching(/^\d{0,9}$/),
+          zulu: fc.constantFrom('Z', 'z'),
+        }),
+        ({ year, month, day, hour, minute, second, fraction, zulu }) => {
+          const base = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}${fraction ? `.${fraction}` : ''}`;
+          const parsed = parseGraphInstant(`${base}${zulu}`);
+          const date = new Date(0);
+          date.setUTCFullYear(year, month - 1, day);
+          if (date.getUTCDate() !== day) {
+            expect(parsed).toBeUndefined(); // 31 April, 29 February of a common year
+            return;
+          }
+          date.setUTCHours(hour, minute, second, Number(fraction.padEnd(3, '0').slice(0, 3)));
+          expect(parsed).toEqual({ epochMs: date.getTime(), subMsNanos: Number(fraction.padEnd(9, '0').slice(3)) });
+          expect(parseGraphInstant(`${base}+00:00`)).toEqual(parsed);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 
   it('orders mixed precision numerically, not as text', () => {
     const whole = parseGraphInstant('2026-01-01T10:05:56Z')!;
