@@ -2,10 +2,13 @@
  * The fold: what one read window does to the fetch state, and the events it sends. No engine, no I/O, no
  * clock: the loop (run.ts) reads the window, folds it, sends the events, then saves the state, in that order.
  *
- * A window read whole: its rows inside [start, end] not seen before become events, and the state moves on
- * by the cursor rule (window.ts): the cursor only if it stood at the window's start, readUpTo to the end,
- * the density from the window's settled part, the re-read's position, the seen keys pruned behind the cursor.
- * A window given up part-way: nothing is sent and neither cursor nor keys move; only the density learns
+ * A window is folded page by page as it is read (its pages' events go to the sink as they arrive, so no
+ * more than a page of rows is held): a page's rows inside [start, end] not seen before become events and
+ * their keys join the seen set. Once the window was read whole, its end moves the state on by the cursor
+ * rule (window.ts): the cursor only if it stood at the window's start, readUpTo to the end, the density from
+ * the window's settled part, the re-read's position, the seen keys pruned behind the cursor.
+ * A window given up part-way moves neither cursor nor readUpTo; the keys of the pages already sent stay in
+ * the seen set (so reading the window again, shorter, sends none of them twice), and the density learns
  * from it, so the next plan is shorter.
  *
  * The seen set is the one large part of the state: the next state holds the same set, updated, instead of a
@@ -16,7 +19,7 @@ import { IntegrationError } from '../errors.js';
 import { rowToEvent } from '../graph/event.js';
 import { parseGraphInstant } from '../graph/instant.js';
 import type { MessageTraceRow } from '../graph/types.js';
-import { dedupKey } from './seen-set.js';
+import { dedupKey, type SeenSet } from './seen-set.js';
 import type { FetchState } from './state.js';
 import { floorSecond, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
 import { advanceCursor, type FetchTuning, nextDensity, type PlannedWindow, shrinkWindow } from './window.js';
@@ -44,15 +47,37 @@ export interface WindowFold {
   rowsInside: number;
 }
 
+/** A window read whole, in one go: its pages folded one by one, then its end. */
 export function foldWindow(state: FetchState, window: PlannedWindow, read: CompleteRead, context: FoldContext): WindowFold {
-  const { lookbackMs, tuning } = context;
+  const page = foldPage(state.seen, window, read.rows, settledBefore(read.readAtMs, context));
+  return { ...page, state: foldWindowEnd(state, window, page, read.readAtMs, context) };
+}
+
+/** Rows received before this are at least lookback old when a read starts at `readAtMs`: all visible, so they measure the density. */
+export function settledBefore(readAtMs: number, context: Pick<FoldContext, 'lookbackMs' | 'tuning'>): number {
+  return floorSecond(readAtMs - context.tuning.safetyMarginMs - context.lookbackMs);
+}
+
+/** What one page of a window gives: its new events, and counts its window's end needs. */
+export interface PageFold {
+  /** To send before any state holding `seen` is saved. */
+  events: TraceEvent[];
+  rowsInside: number;
+  rowsOutside: number;
+  /** Rows inside the window received before `settledBeforeMs`. */
+  settledRows: number;
+}
+
+/**
+ * One page of a window: its rows inside [start, end] not seen before become events, and their keys are added
+ * to `seen` (the one thing it changes). The caller sends the events before saving any state holding `seen`,
+ * and a send that fails ends the run before anything is saved, so a saved key always stands for a sent event.
+ */
+export function foldPage(seen: SeenSet, window: PlannedWindow, rows: readonly MessageTraceRow[], settledBeforeMs: number): PageFold {
   const events: TraceEvent[] = [];
-  const seen = state.seen;
   let rowsOutside = 0;
-  // Rows received before this are at least lookback old: all visible, so they measure the density.
-  const settledBeforeMs = floorSecond(read.readAtMs - tuning.safetyMarginMs - lookbackMs);
   let settledRows = 0;
-  for (const row of read.rows) {
+  for (const row of rows) {
     const received = parseGraphInstant(row.receivedDateTime);
     if (received === undefined) {
       throw new IntegrationError('graph_invalid_response', `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`);
@@ -69,20 +94,33 @@ export function foldWindow(state: FetchState, window: PlannedWindow, read: Compl
     seen.add(key);
     events.push(rowToEvent(row, received));
   }
-  const rowsInside = read.rows.length - rowsOutside;
+  return { events, rowsOutside, rowsInside: rows.length - rowsOutside, settledRows };
+}
 
-  const cursorMs = advanceCursor(state.cursorMs, window, read.readAtMs, lookbackMs, tuning);
-  seen.pruneBefore(cursorMs);
+/**
+ * A window whose every page was folded and sent: the state moves on by the cursor rule, readUpTo to its end,
+ * the density from its settled part, the re-read's position; the seen keys are pruned behind the new cursor.
+ * `count`: the window's rows inside and settled ones, summed over its pages.
+ */
+export function foldWindowEnd(
+  state: FetchState,
+  window: PlannedWindow,
+  count: Pick<PageFold, 'rowsInside' | 'settledRows'>,
+  readAtMs: number,
+  context: FoldContext,
+): FetchState {
+  const { lookbackMs, tuning } = context;
+  const cursorMs = advanceCursor(state.cursorMs, window, readAtMs, lookbackMs, tuning);
+  state.seen.pruneBefore(cursorMs);
   const next: FetchState = {
     ...state,
     cursorMs,
     readUpToMs: Math.max(state.readUpToMs, window.endMs),
-    rowsPerMinute: nextDensity(state.rowsPerMinute, rowsInside, window, { beforeMs: settledBeforeMs, rows: settledRows }),
-    seen,
+    rowsPerMinute: nextDensity(state.rowsPerMinute, count.rowsInside, window, { beforeMs: settledBefore(readAtMs, context), rows: count.settledRows }),
   };
   // Where the re-read continues if the run stops here; at readUpTo the round is done.
   if (context.reread !== undefined) next.rereadFromMs = window.endMs >= context.reread.untilMs ? undefined : window.endMs;
-  return { state: next, events, rowsOutside, rowsInside };
+  return next;
 }
 
 /**

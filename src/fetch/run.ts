@@ -1,6 +1,7 @@
 /**
  * One fetch-events run: open the state, plan the passes, then window after window read → fold → send →
- * save, until caught up, `max_fetch` rows read, the deadline passed, or the request budget spent.
+ * save (page by page: each page's events go to the sink as it arrives, the state is saved once the window
+ * was read whole), until caught up, `max_fetch` rows read, the deadline passed, or the request budget spent.
  *
  * Windows come in passes (lookback.ts decides which): one pass from the cursor to now − margin (low
  * volume, a backlog, a first run), or, at high volume, the new data from readUpTo first and then the
@@ -11,14 +12,16 @@
  * At-least-once: state is saved only after `sendEvents` resolved for the events it covers, and a window is
  * passed only once it was read completely (fold.ts). A failure or a crash at any point leaves the last saved
  * state, from which the next run reads the same windows again; the dedup keys saved with it mean only
- * events of the unsaved window can be sent twice.
+ * events of the unsaved window can be sent twice. A window given up part-way (too many rows, max_fetch) or
+ * a run stopped inside one (time or request budget, abort) saves the keys of the pages it already sent, but
+ * not the position: the window is read again, and those events are not sent twice.
  */
 import { EVENT_META, type Engine, type TraceEvent } from '../engine/types.js';
 import { isIntegrationError } from '../errors.js';
 import { floorSecond, isoUtc, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
-import type { GraphClient, MessageTraceRow } from '../graph/types.js';
+import type { GraphClient, MessageTracePage } from '../graph/types.js';
 import { DEFAULT_REQUEST_BUDGET, type RequestBudgetView } from '../http/budget.js';
-import { foldAbandoned, foldWindow, type ReadCut } from './fold.js';
+import { foldAbandoned, foldPage, foldWindowEnd, type ReadCut, settledBefore } from './fold.js';
 import { planReread, type RereadPlan } from './lookback.js';
 import { SeenSet } from './seen-set.js';
 import { type FetchState, parseState, serializeState } from './state.js';
@@ -71,44 +74,28 @@ interface Pass {
   reread: { roundEndMs: number } | undefined;
 }
 
-/** `pages`: requests the listing took (retries aside). */
-type WindowRead =
-  | { complete: true; rows: MessageTraceRow[]; readAtMs: number; pages: number }
-  | { complete: false; cut: ReadCut; rowsSeen: number; pages: number };
-
 interface ReadLimits {
   /** Rows beyond which the window is given up and planned again, shorter. */
   abandonAbove: number;
   /** Rows left of max_fetch: no page is asked for once this many are read (pages are no larger). */
   rowsLeft: number;
-  pageSize: number;
 }
 
-/**
- * Reads one window's pages. A window of one second (the least Graph lists) is always read whole.
- * `progress.pages` counts the pages received so far, so a read that fails still tells what it spent.
- */
-async function readWindow(
-  graph: GraphClient,
-  engine: Engine,
-  window: PlannedWindow,
-  limits: ReadLimits,
-  signal: AbortSignal | undefined,
-  progress: { pages: number },
-): Promise<WindowRead> {
-  const readAtMs = engine.now();
-  const rows: MessageTraceRow[] = [];
-  const top = Math.max(1, Math.min(limits.pageSize, limits.rowsLeft));
-  const pages = graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top }, signal);
-  const divisible = window.endMs - window.startMs > SECOND_MS;
-  for await (const page of pages) {
-    progress.pages++;
-    rows.push(...page.rows);
-    if (!divisible) continue;
-    if (rows.length > limits.abandonAbove) return { complete: false, cut: 'too_many_rows', rowsSeen: rows.length, pages: progress.pages };
-    if (page.more && rows.length >= limits.rowsLeft) return { complete: false, cut: 'max_fetch', rowsSeen: rows.length, pages: progress.pages };
+/** Why reading a window stops before its last page (a window of one second, the least Graph lists, never does). */
+function cutOf(window: PlannedWindow, rowsSoFar: number, more: boolean, limits: ReadLimits): ReadCut | undefined {
+  if (window.endMs - window.startMs <= SECOND_MS) return undefined;
+  if (rowsSoFar > limits.abandonAbove) return 'too_many_rows';
+  if (more && rowsSoFar >= limits.rowsLeft) return 'max_fetch';
+  return undefined;
+}
+
+/** The next page of a listing, or the error the listing failed with (the sink's errors are not caught here). */
+async function nextPage(pages: AsyncIterator<MessageTracePage>): Promise<IteratorResult<MessageTracePage> | { failed: unknown }> {
+  try {
+    return await pages.next();
+  } catch (error) {
+    return { failed: error };
   }
-  return { complete: true, rows, readAtMs, pages: progress.pages };
 }
 
 function initialState(firstFetch: string, nowMs: number, tuning: FetchTuning): FetchState {
@@ -385,49 +372,62 @@ function windowText(window: PlannedWindow): string {
   return `${isoUtc(window.startMs)}/${isoUtc(window.endMs)}`;
 }
 
-/** One window: read → fold → (queue details) → send → save, in that order. Returns why the run stops, if it does. */
+/**
+ * One window, page by page: read → fold → (queue details) → send; once read whole, fold its end → save.
+ * Each page's events go to the sink as they arrive, so at most a page of rows is held; the position moves
+ * only with a window read whole. Returns why the run stops, if it does.
+ */
 async function fetchWindow(run: Run, walk: PassWalk, window: PlannedWindow): Promise<StopReason | undefined> {
   const { options, tuning } = run;
-  const progress = { pages: 0 };
-  const limits = { abandonAbove: abandonThreshold(run.targetRows, tuning), rowsLeft: rowsLeft(run), pageSize: tuning.pageSize };
-  let read: WindowRead;
+  const { pass } = walk;
+  const limits: ReadLimits = { abandonAbove: abandonThreshold(run.targetRows, tuning), rowsLeft: rowsLeft(run) };
+  const readAtMs = options.engine.now();
+  const context = { lookbackMs: run.lookbackMs, tuning, reread: pass.reread ? { untilMs: pass.reread.roundEndMs } : undefined };
+  const settledBeforeMs = settledBefore(readAtMs, context);
+  const read = { pages: 0, rows: 0, rowsInside: 0, rowsOutside: 0, settledRows: 0, events: 0 };
+  const top = Math.max(1, Math.min(tuning.pageSize, limits.rowsLeft));
+  const pages = options.graph.listMessageTraces({ startMs: window.startMs, endMs: window.endMs, top }, options.signal)[Symbol.asyncIterator]();
   try {
-    read = await readWindow(options.graph, options.engine, window, limits, options.signal, progress);
-  } catch (error) {
-    return readStopped(run, window, error, progress.pages);
-  }
-  run.tally.requestsSpent += read.pages;
-  if (!read.complete) {
-    await abandonWindow(run, walk, window, read.rowsSeen, read.cut);
-    return undefined;
+    for (;;) {
+      const next = await nextPage(pages);
+      if ('failed' in next) return readStopped(run, window, next.failed);
+      if (next.done === true) break;
+      read.pages++;
+      run.tally.requestsSpent++;
+      const page = foldPage(run.state.seen, window, next.value.rows, settledBeforeMs);
+      read.rows += next.value.rows.length;
+      read.rowsInside += page.rowsInside;
+      read.rowsOutside += page.rowsOutside;
+      read.settledRows += page.settledRows;
+      await sendEvents(run, page.events);
+      read.events += page.events.length;
+      const cut = cutOf(window, read.rows, next.value.more, limits);
+      if (cut !== undefined) {
+        await abandonWindow(run, walk, window, read.rows, cut);
+        return undefined;
+      }
+    }
+  } finally {
+    // Stopped early (a cut, a failed page or send): the listing asks for no further page.
+    await pages.return?.();
   }
 
-  const { pass } = walk;
-  const folded = foldWindow(run.state, window, read, {
-    lookbackMs: run.lookbackMs,
-    tuning,
-    reread: pass.reread ? { untilMs: pass.reread.roundEndMs } : undefined,
-  });
-  if (folded.events.length > 0) {
-    await options.beforeSend?.(folded.events);
-    await options.engine.sendEvents(folded.events, EVENT_META);
-  }
-  run.state = folded.state;
+  run.state = foldWindowEnd(run.state, window, read, readAtMs, context);
   await save(run);
 
   run.tally.windows++;
-  run.tally.rowsRead += read.rows.length;
-  run.tally.eventsSent += folded.events.length;
+  run.tally.rowsRead += read.rows;
   walk.previousWindowMs = window.endMs - window.startMs;
   // A handful of rows says little about the next window: keep the run's estimate then.
   walk.rowsPerMinute =
-    folded.rowsInside >= Math.min(run.windowRows, tuning.pageSize) / 2 ? folded.rowsInside / (walk.previousWindowMs / MINUTE_MS) : undefined;
+    read.rowsInside >= Math.min(run.windowRows, tuning.pageSize) / 2 ? read.rowsInside / (walk.previousWindowMs / MINUTE_MS) : undefined;
   run.positionMs = window.endMs;
   options.engine.log.info('Window fetched', {
     window: windowText(window),
-    rows: read.rows.length,
-    events: folded.events.length,
-    ...(folded.rowsOutside > 0 ? { rowsOutsideWindow: folded.rowsOutside } : {}),
+    rows: read.rows,
+    events: read.events,
+    ...(read.pages > 1 ? { pages: read.pages } : {}),
+    ...(read.rowsOutside > 0 ? { rowsOutsideWindow: read.rowsOutside } : {}),
     ...(pass.reread || pass.untilMs !== undefined ? {} : { newOnly: true }),
     cursor: isoUtc(run.state.cursorMs),
   });
@@ -435,16 +435,29 @@ async function fetchWindow(run: Run, walk: PassWalk, window: PlannedWindow): Pro
 }
 
 /**
- * The listing failed after `pages` pages: a spent request budget, the deadline or an abort ends the run
- * (the window is read again next run); anything else is thrown on.
+ * Hands a page's events to the engine, the details queue first. Their keys are in the seen set from now on,
+ * so whatever the run saves next keeps them: a window given up or a run stopped part-way never sends them
+ * again. A failed send throws out of the run before anything is saved.
  */
-function readStopped(run: Run, window: PlannedWindow, error: unknown, pages: number): StopReason {
+async function sendEvents(run: Run, events: TraceEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await run.options.beforeSend?.(events);
+  await run.options.engine.sendEvents(events, EVENT_META);
+  run.tally.eventsSent += events.length;
+  run.unsaved = true;
+}
+
+/**
+ * The listing failed: a spent request budget, the deadline or an abort ends the run (the window is read
+ * again next run; the events of its pages already sent keep their keys); anything else is thrown on.
+ */
+function readStopped(run: Run, window: PlannedWindow, error: unknown): StopReason {
   const { engine, signal } = run.options;
   const reason = stopReasonOf(error, signal);
   if (reason === undefined) throw error;
   if (reason === 'request_budget') {
     // One more than this run spent, the cut window's pages included (see planRun).
-    run.state.requestsNeeded = Math.max(run.state.requestsNeeded ?? 0, run.tally.requestsSpent + pages + 1);
+    run.state.requestsNeeded = Math.max(run.state.requestsNeeded ?? 0, run.tally.requestsSpent + 1);
     run.unsaved = true;
     engine.log.warn('Request budget spent: stopping this run, state saved; the next run continues', { window: windowText(window) });
   } else if (reason === 'time_budget') {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isIntegrationError } from '../../src/errors.js';
 import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
-import { foldAbandoned, foldWindow } from '../../src/fetch/fold.js';
+import { foldAbandoned, foldPage, foldWindow, foldWindowEnd, settledBefore } from '../../src/fetch/fold.js';
 import type { FetchState } from '../../src/fetch/state.js';
 import { DEFAULT_TUNING, type FetchTuning, type PlannedWindow } from '../../src/fetch/window.js';
 import type { MessageTraceRow } from '../../src/graph/types.js';
@@ -137,6 +137,39 @@ describe('foldWindow', () => {
         const startMs = Math.max(c.window.startMs, Math.floor(first.state.cursorMs / SECOND) * SECOND);
         const again = foldWindow(first.state, { startMs, endMs: c.window.endMs }, { rows: c.rows, readAtMs: c.readAtMs }, context);
         expect(again.events).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('folded page by page, however the rows are split, sends the same events in the same order and ends in the same state', () => {
+    fc.assert(
+      fc.property(caseArb, fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 10 }), (c, sizes) => {
+        const context = { lookbackMs: c.lookbackMs, tuning: c.tuning, reread: c.reread };
+        const copy = (state: FetchState): FetchState => ({ ...state, seen: state.seen.clone() });
+        const whole = foldWindow(copy(c.state), c.window, { rows: c.rows, readAtMs: c.readAtMs }, context);
+
+        const state = copy(c.state);
+        const settledBeforeMs = settledBefore(c.readAtMs, context);
+        const events = [];
+        const count = { rowsInside: 0, rowsOutside: 0, settledRows: 0 };
+        let at = 0;
+        for (const size of [...sizes, c.rows.length]) {
+          const page = foldPage(state.seen, c.window, c.rows.slice(at, at + size), settledBeforeMs);
+          at += size;
+          events.push(...page.events);
+          count.rowsInside += page.rowsInside;
+          count.rowsOutside += page.rowsOutside;
+          count.settledRows += page.settledRows;
+        }
+        const end = foldWindowEnd(state, c.window, count, c.readAtMs, context);
+        expect(events).toEqual(whole.events);
+        expect(count.rowsInside).toBe(whole.rowsInside);
+        expect(count.rowsOutside).toBe(whole.rowsOutside);
+        const { seen: endSeen, ...endRest } = end;
+        const { seen: wholeSeen, ...wholeRest } = whole.state;
+        expect(endRest).toEqual(wholeRest);
+        expect(endSeen.serialize()).toBe(wholeSeen.serialize());
       }),
       { numRuns: 300 },
     );
