@@ -69,6 +69,8 @@ interface Pass {
   fromMs: number;
   untilMs: number | undefined;
   reread: { roundEndMs: number } | undefined;
+  /** Windows planned for the rows visible now (window.ts `visibleRampMs`): a pass reaching into the young minutes. */
+  visibleRampMs?: number;
 }
 
 /** `pages`: requests the listing took (retries aside). */
@@ -207,13 +209,16 @@ function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
   const newData: Pass = { fromMs: state.readUpToMs, untilMs: undefined, reread: undefined };
   if (plan.order === 'from_cursor') return [{ fromMs: state.cursorMs, untilMs: undefined, reread: round }];
   if (plan.order === 'new_first') return [newData, { fromMs: plan.rereadFromMs, untilMs: state.readUpToMs, reread: round }];
-  // Tiered: the settled part first (it moves the cursor and prunes the keys), then the young part and the new
-  // data: in one pass when this run ends the round (they meet at readUpTo, and a listing's last page is
-  // seldom full), else new data first.
+  // Tiered: the settled part first (it moves the cursor and prunes the keys); then a young run reads the young
+  // part and the new data in one pass (they meet at readUpTo, and a listing's last page is seldom full), its
+  // windows planned for the rows visible now; a settling run reads the new data, then the status band.
   const settledEndMs = plan.settledEndMs ?? state.cursorMs;
   const settled: Pass[] = settledEndMs > state.cursorMs ? [{ fromMs: state.cursorMs, untilMs: settledEndMs, reread: undefined }] : [];
   const untilMs = plan.rereadUntilMs ?? state.readUpToMs;
-  if (untilMs >= state.readUpToMs) return [...settled, { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round }];
+  if (untilMs >= state.readUpToMs) {
+    const young: Pass = { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round };
+    return [...settled, plan.visibleRampMs === undefined ? young : { ...young, visibleRampMs: plan.visibleRampMs }];
+  }
   return [...settled, newData, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
 }
 
@@ -283,7 +288,8 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
           startMs: position,
           nowMs: engine.now(),
           targetRows: Math.min(windowRows, rowsLeft),
-          rowsPerMinute: passRowsPerMinute ?? state.rowsPerMinute,
+          rowsPerMinute: pass.visibleRampMs !== undefined ? state.rowsPerMinute : (passRowsPerMinute ?? state.rowsPerMinute),
+          visibleRampMs: pass.visibleRampMs,
           previousWindowMs,
           untilMs: pass.untilMs,
         },
@@ -407,7 +413,7 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       order: plan.order,
       reason: plan.reason,
       roundStart: plan.roundStart,
-      // Stopped at its share, or a tiered round half done: either way the re-read goes on from rereadFrom.
+      // Stopped at its share, or a settling run done and the young run next: either way the re-read goes on from rereadFrom.
       continuesNextRun: tally.rereadStopped || state.rereadFromMs !== undefined,
       ...(state.rereadFromMs !== undefined ? { rereadFrom: isoUtc(state.rereadFromMs) } : {}),
       roundIntervals: plan.roundIntervals,
