@@ -21,18 +21,22 @@
  *
  * That round re-reads old minutes as often as young ones, yet rows appear late (Graph: up to about 10
  * minutes) and change status soon after (about 5), so at steady state the plan is tiered instead
- * (planTiered): the young part of the look-back goes round in ROUND_RUNS runs, the old part is read once
- * more when it has settled (which moves the cursor), the new data every run. At 10,000,000 rows a day this
- * spends 50 to 55 requests per 5 minutes instead of 69 to 79 (test/bench/steady.ts; fetch-reread.test.ts).
- * Below that a row is read about 1 + 12/2 + 1 = 8 times (lookback 15); every new row is still read within
- * two intervals of showing, so no fewer than 1 + 10/2 + 1 = 7 reads a row (48.6 pages of 5000 per 5
- * minutes at 10M a day) can keep that bound: half the quota (45) is out of reach with it.
+ * (planTiered), in rounds of two runs: a young run reads the young part of the look-back and the new data
+ * in one listing; a settling run reads the settled part from the cursor (which moves it), the new data and a
+ * one-interval status band behind the young part. A row is then read at about 2, 4, …, 12 minutes of age
+ * (few rows are visible yet at the first reads), once in the band and once settled. Requests go by pages,
+ * and a listing's last page is seldom full, so the plan also keeps listings few and long: the young part
+ * and the new data are one listing, the settled part is read two intervals at a time, and the young
+ * listing's windows are planned for the rows visible now (window.ts `visibleRampMs`).
+ * At 10,000,000 rows a day this spends about 45 requests per 5 minutes (test/bench/steady.ts), where
+ * re-reading the young part half per run spent 55 and the whole look-back in rounds 69 to 79; every new row
+ * is still read within two intervals of showing, every later status within 5 minutes.
  *
  * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
  */
 import type { BudgetShape } from '../http/budget.js';
-import { ceilSecond, floorSecond, MINUTE_MS } from '../graph/limits.js';
+import { floorSecond, MINUTE_MS } from '../graph/limits.js';
 
 /** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
 export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {
@@ -134,6 +138,8 @@ export interface RereadPlan {
   rereadUntilMs?: number;
   /** `tiered`: end of the settled part read from the cursor (cursor rule: now − margin − lookback). */
   settledEndMs?: number;
+  /** `tiered`: the young pass plans its windows for the rows visible now (window.ts `visibleRampMs`). */
+  visibleRampMs?: number;
 }
 
 /**
@@ -179,39 +185,54 @@ export function planReread(input: RereadInput): RereadPlan {
 }
 
 /**
- * Share of the look-back re-read every ROUND_RUNS runs (the young part); the rest only changes status and
- * is read once more, by the settled pass, when the cursor passes it. Measured at 10M rows a day scaled down
- * (rows visible up to 10 minutes late, status changes within 5 after, lookback 15; new rows within 2
- * intervals at every share): 0.75 spends 50 requests per 5 minutes but status changes wait 340 s (p99),
- * 0.8 spends 52 and 286 s, 0.87 spends 60 and 211 s. 0.8 is the least that keeps 5 minutes.
+ * The young part of the look-back: the YOUNG_SHARE of it nearest now − margin (11 of 15 minutes), where rows
+ * still appear. It is read every ROUND_RUNS runs in one listing with the new data, so a row that shows up
+ * anywhere in it is read within two intervals.
  */
-export const YOUNG_SHARE = 0.8;
-/** Runs one round of the young part's re-read takes: a row there is read again at most this many intervals later. */
+export const YOUNG_SHARE = 11 / 15;
+/**
+ * The status band: one interval-wide slice just behind the young part (13 to 12 minutes before now − margin at
+ * lookback 15), read in the other runs. A row left the young part at most two intervals before; the
+ * settled pass reads it at 16 to 18; between those the band reads once, so a status that changes after
+ * the row's last young read waits at most about 4 minutes, not 7.
+ */
+export const STATUS_BAND = { fromShare: 13 / 15, toShare: 12 / 15 };
+/**
+ * Rows are taken to show up evenly over the first VISIBLE_SHARE of the look-back (10 of 15 minutes) when the
+ * young pass plans its windows: a window there holds fewer rows than the settled density says.
+ */
+export const VISIBLE_SHARE = 10 / 15;
+/** Runs one round takes: one young run, one settling run. A row in the young part is read every this many intervals. */
 export const ROUND_RUNS = 2;
 
 /**
- * The tiered re-read at high volume. Where rows still appear and change status (the young part of the
- * look-back) each row is read every ROUND_RUNS runs, half the young part per run; the old part is read once
- * more, from the cursor, when it has settled; the new data every run. A row is then read about
- * 1 + young / ROUND_RUNS + 1 times (8 at lookback 15) instead of once per round over the whole look-back.
+ * The tiered re-read at high volume, in rounds of two runs.
+ *
+ *   settling run   the settled part [cursor, now − margin − lookback] (moves the cursor two intervals at a
+ *                  time: a listing of two minutes fills its pages better than two of one), the new data,
+ *                  and the status band, whose end it leaves in `rereadFrom`;
+ *   young run      the young part and the new data in one listing, [now − margin − young, now − margin].
+ *
+ * A row is read at about 2, 4, …, 12 minutes of age (fewer rows are visible the younger it is), once in
+ * the band and once settled: 1 + 5 × ½ + 1 + 1 reads where continuously re-reading took 8.
+ * A young run cut short by its share leaves where it stopped in `rereadFrom`; the next run goes on from there.
  */
 function planTiered(
   input: RereadInput,
   allowance: number,
-): Pick<RereadPlan, 'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'roundStart' | 'runRequests' | 'roundIntervals'> {
-  const youngFromMs = Math.max(input.cursorMs, floorSecond(input.latestEndMs - YOUNG_SHARE * input.lookbackMs));
-  const continues = input.rereadFromMs !== undefined && input.rereadFromMs > youngFromMs && input.rereadFromMs < input.readUpToMs;
-  const rereadFromMs = continues ? (input.rereadFromMs as number) : Math.min(youngFromMs, input.readUpToMs);
-  // A round's first run reads its first half; the next run the rest, up to readUpTo.
-  const rereadUntilMs = continues ? input.readUpToMs : Math.min(input.readUpToMs, ceilSecond(rereadFromMs + (input.readUpToMs - rereadFromMs) / ROUND_RUNS));
-  return {
-    order: 'tiered',
-    rereadFromMs,
-    rereadUntilMs,
-    // Not past readUpTo: the cursor it moves must stay behind where the other passes start.
-    settledEndMs: Math.max(input.cursorMs, Math.min(input.readUpToMs, floorSecond(input.latestEndMs - input.lookbackMs))),
-    roundStart: !continues,
-    runRequests: Math.max(0, Math.min(allowance, input.remainingRequests)),
-    roundIntervals: ROUND_RUNS,
-  };
+): Pick<RereadPlan, 'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'> {
+  const { cursorMs, readUpToMs, latestEndMs, lookbackMs } = input;
+  const common = { order: 'tiered' as const, runRequests: Math.max(0, Math.min(allowance, input.remainingRequests)), roundIntervals: ROUND_RUNS };
+  // Not past readUpTo: the cursor it moves must stay behind where the other passes start.
+  const settledEndMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - lookbackMs)));
+  const bandFromMs = Math.max(settledEndMs, floorSecond(latestEndMs - STATUS_BAND.fromShare * lookbackMs));
+  const bandUntilMs = Math.min(readUpToMs, floorSecond(latestEndMs - STATUS_BAND.toShare * lookbackMs));
+  const youngDue = input.rereadFromMs !== undefined && input.rereadFromMs > cursorMs && input.rereadFromMs < readUpToMs;
+  if (!youngDue && bandFromMs < bandUntilMs) {
+    return { ...common, rereadFromMs: bandFromMs, rereadUntilMs: bandUntilMs, settledEndMs, roundStart: true };
+  }
+  // Young run: from the young part's start, or on from where a young run cut short stopped.
+  const youngFromMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - YOUNG_SHARE * lookbackMs)));
+  const rereadFromMs = youngDue ? Math.max(youngFromMs, input.rereadFromMs as number) : youngFromMs;
+  return { ...common, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs: VISIBLE_SHARE * lookbackMs };
 }

@@ -72,6 +72,8 @@ interface Pass {
   fromMs: number;
   untilMs: number | undefined;
   reread: { roundEndMs: number } | undefined;
+  /** Windows planned for the rows visible now (window.ts `visibleRampMs`): a pass reaching into the young minutes. */
+  visibleRampMs?: number;
 }
 
 interface ReadLimits {
@@ -194,13 +196,16 @@ function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
   const newData: Pass = { fromMs: state.readUpToMs, untilMs: undefined, reread: undefined };
   if (plan.order === 'from_cursor') return [{ fromMs: state.cursorMs, untilMs: undefined, reread: round }];
   if (plan.order === 'new_first') return [newData, { fromMs: plan.rereadFromMs, untilMs: state.readUpToMs, reread: round }];
-  // Tiered: the settled part first (it moves the cursor and prunes the keys), then the young part and the new
-  // data: in one pass when this run ends the round (they meet at readUpTo, and a listing's last page is
-  // seldom full), else new data first.
+  // Tiered: the settled part first (it moves the cursor and prunes the keys); then a young run reads the young
+  // part and the new data in one pass (they meet at readUpTo, and a listing's last page is seldom full), its
+  // windows planned for the rows visible now; a settling run reads the new data, then the status band.
   const settledEndMs = plan.settledEndMs ?? state.cursorMs;
   const settled: Pass[] = settledEndMs > state.cursorMs ? [{ fromMs: state.cursorMs, untilMs: settledEndMs, reread: undefined }] : [];
   const untilMs = plan.rereadUntilMs ?? state.readUpToMs;
-  if (untilMs >= state.readUpToMs) return [...settled, { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round }];
+  if (untilMs >= state.readUpToMs) {
+    const young: Pass = { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round };
+    return [...settled, plan.visibleRampMs === undefined ? young : { ...young, visibleRampMs: plan.visibleRampMs }];
+  }
   return [...settled, newData, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
 }
 
@@ -335,7 +340,8 @@ function planNextWindow(run: Run, walk: PassWalk): PlannedWindow | undefined {
       startMs: run.positionMs,
       nowMs: run.options.engine.now(),
       targetRows: Math.min(run.windowRows, rowsLeft(run)),
-      rowsPerMinute: walk.rowsPerMinute ?? state.rowsPerMinute,
+      rowsPerMinute: pass.visibleRampMs !== undefined ? state.rowsPerMinute : (walk.rowsPerMinute ?? state.rowsPerMinute),
+      visibleRampMs: pass.visibleRampMs,
       previousWindowMs: walk.previousWindowMs,
       untilMs: pass.untilMs,
     },
@@ -522,7 +528,7 @@ function summarize(run: Run, stopReason: StopReason): FetchRunSummary {
       order: plan.order,
       reason: plan.reason,
       roundStart: plan.roundStart,
-      // Stopped at its share, or a tiered round half done: either way the re-read goes on from rereadFrom.
+      // Stopped at its share, or a settling run done and the young run next: either way the re-read goes on from rereadFrom.
       continuesNextRun: tally.rereadStopped || state.rereadFromMs !== undefined,
       ...(state.rereadFromMs !== undefined ? { rereadFrom: isoUtc(state.rereadFromMs) } : {}),
       roundIntervals: plan.roundIntervals,

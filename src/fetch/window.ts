@@ -102,6 +102,28 @@ export interface WindowPlanInput {
   previousWindowMs: number | undefined;
   /** Where this pass of windows ends, when before now − margin (a re-read of the look-back). */
   untilMs?: number | undefined;
+  /**
+   * Rows received this long before now are all visible; younger ones in proportion to their age (rows show
+   * up late). With it, `rowsPerMinute` is the settled density and the window is planned for the rows
+   * visible now, so a pass that reaches into the young minutes fills its pages instead of planning each
+   * window from the thinner one before it.
+   */
+  visibleRampMs?: number | undefined;
+}
+
+/**
+ * Where a window from `startMs` holding `rows` visible rows ends, by the ramp: rows older than `rampMs` all
+ * count, younger ones by age / rampMs (a visible share that falls to 0 at now). Past now: `Infinity`.
+ */
+function rampEnd(startMs: number, rows: number, rowsPerMinute: number, nowMs: number, rampMs: number): number {
+  const rampStartMs = nowMs - rampMs;
+  const wantedMs = (rows / rowsPerMinute) * MINUTE_MS;
+  if (startMs + wantedMs <= rampStartMs) return startMs + wantedMs;
+  const fromMs = Math.max(startMs, rampStartMs);
+  const leftMs = wantedMs - (fromMs - startMs);
+  // ∫ (now − t) / ramp dt over [from, end] = leftMs, so (now − end)² = (now − from)² − 2 · ramp · leftMs.
+  const square = (nowMs - fromMs) ** 2 - 2 * rampMs * leftMs;
+  return square > 0 ? nowMs - Math.sqrt(square) : Number.POSITIVE_INFINITY;
 }
 
 export interface PlannedWindow {
@@ -120,7 +142,9 @@ export function planWindow(input: WindowPlanInput, tuning: FetchTuning): Planned
       ? tuning.initialWindowMs
       : input.rowsPerMinute <= 0
         ? MAX_LISTING_SPAN_MS
-        : (Math.max(1, input.targetRows) / input.rowsPerMinute) * MINUTE_MS;
+        : input.visibleRampMs !== undefined
+          ? rampEnd(startMs, Math.max(1, input.targetRows), input.rowsPerMinute, input.nowMs, input.visibleRampMs) - startMs
+          : (Math.max(1, input.targetRows) / input.rowsPerMinute) * MINUTE_MS;
   if (input.previousWindowMs !== undefined) lengthMs = Math.min(lengthMs, input.previousWindowMs * tuning.maxGrowth);
   lengthMs = Math.max(SECOND_MS, ceilSecond(lengthMs));
   let endMs = Math.min(startMs + lengthMs, limit);

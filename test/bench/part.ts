@@ -25,6 +25,7 @@ if (kind === 'steady') {
     virtualMinutes: num('virtualMinutes', 120),
     drainMinutes: num('drainMinutes', 20),
     wallLimitMs: num('wallLimitMs', 300_000),
+    warmUpMinutes: num('warmUpMinutes', 0),
     log,
   });
 } else if (kind === 'backfill') {

@@ -1,11 +1,13 @@
 /**
- * The look-back re-read's request count and lags in seconds of CPU, not minutes: a daily volume scaled 500×
- * down (pages of 10 rows instead of 5000, windows of 40 rows instead of 20,000) on the in-memory FakeGraph,
- * rows visible up to 10 minutes late and final up to 5 minutes after, lookback 15, interval 1 minute.
- * Not part of `npm run bench` (test/bench/steady.ts is the real thing, over HTTPS and the simulator); used
- * to choose lookback.ts's YOUNG_SHARE. Figures past a 20-minute warm-up.
+ * The look-back re-read's request count and lags in seconds of CPU, not minutes: a daily volume scaled down
+ * (by default 500×: pages of 10 rows instead of 5000, windows of 40 rows instead of 20,000) on the in-memory
+ * FakeGraph, rows visible up to 10 minutes late and final up to 5 minutes after, lookback 15, interval 1
+ * minute. Not part of `npm run bench` (test/bench/steady.ts is the real thing, over HTTPS and the
+ * simulator); used to choose lookback.ts's YOUNG_SHARE, STATUS_BAND and VISIBLE_SHARE. Figures past a
+ * 20-minute warm-up. At 500× a window holds a few dozen rows, so its count varies by ±15 % and some spill
+ * onto a page of their own; 50× (pages of 100 rows, about 20 s) comes closer to the real thing.
  *
- *   npx tsx test/bench/reread-scaled.ts [rowsPerDay=1e7] [virtualMinutes=90] [seed=42] 2>/dev/null | tail -1
+ *   npx tsx test/bench/reread-scaled.ts [rowsPerDay=1e7] [virtualMinutes=90] [seed=42] [scale=500] 2>/dev/null | tail -1
  */
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { runFetch } from '../../src/fetch/run.js';
@@ -16,7 +18,8 @@ const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 const rowsPerDay = Number(process.argv[2] ?? 1e7);
 const minutes = Number(process.argv[3] ?? 90);
-const stepMs = 86_400_000 / (rowsPerDay / 500);
+const scale = Number(process.argv[5] ?? 500);
+const stepMs = 86_400_000 / (rowsPerDay / scale);
 const random = seededRandom(Number(process.argv[4] ?? 42));
 const rows: TruthRow[] = [];
 for (let at = T0 - 40 * MINUTE, i = 0; at < T0 + (minutes + 10) * MINUTE; at += stepMs, i++) {
@@ -28,7 +31,7 @@ for (let at = T0 - 40 * MINUTE, i = 0; at < T0 + (minutes + 10) * MINUTE; at += 
 const memory = new MemoryEngine({ startTimeMs: T0 });
 const engine = new FaultyEngine(memory);
 const budget = new RequestBudget({ engine: memory, options: { limit: 90, windowMs: 300_000, maxWaitMs: 0 } });
-const graph = new FakeGraph({ rows, clock: memory, seed: 3, maxPageSize: 10, maxPageLatencyMs: 0, budget, fullPages: true });
+const graph = new FakeGraph({ rows, clock: memory, seed: 3, maxPageSize: 5000 / scale, maxPageLatencyMs: 0, budget, fullPages: true });
 const times: number[] = [];
 const listing = graph.listMessageTraces.bind(graph);
 graph.listMessageTraces = async function* (q) { for await (const p of listing(q)) { times.push(memory.now()); yield p; } };
@@ -37,7 +40,7 @@ let rowsRead = 0, events = 0;
 for (let run = 1; memory.now() < T0 + minutes * MINUTE; run++) {
   engine.startRun(run);
   const before = engine.deliveries.length;
-  const s = await runFetch({ engine, graph, maxFetch: 100_000, firstFetch: new Date(T0 - 30 * MINUTE).toISOString(), lookbackMinutes: 15, intervalMs: MINUTE, deadlineMs: memory.now() + 240_000, tuning: { pageSize: 10, maxWindowRows: 40 } });
+  const s = await runFetch({ engine, graph, maxFetch: 100_000, firstFetch: new Date(T0 - 30 * MINUTE).toISOString(), lookbackMinutes: 15, intervalMs: MINUTE, deadlineMs: memory.now() + 240_000, tuning: { pageSize: 5000 / scale, maxWindowRows: 20_000 / scale } });
   if (memory.now() > T0 + 20 * MINUTE) { rowsRead += s.rowsRead; events += s.eventsSent; }
   for (const d of engine.deliveries.slice(before)) deliveredAt.set(d.key, memory.now());
   memory.advance(MINUTE);

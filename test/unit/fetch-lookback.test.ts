@@ -9,6 +9,8 @@ import {
   type RereadInput,
   ROUND_RUNS,
   roundIntervals,
+  STATUS_BAND,
+  VISIBLE_SHARE,
   YOUNG_SHARE,
 } from '../../src/fetch/lookback.js';
 import { windowRowsFor } from '../../src/fetch/window.js';
@@ -117,23 +119,41 @@ describe('planReread', () => {
     expect(plan).toMatchObject({ order: 'from_cursor', reason: 'one_window', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, roundIntervals: 1 });
   });
 
-  it('10M rows a day: tiered, the settled part from the cursor, the young part half per run, within the share', () => {
+  it('10M rows a day: a round starts with a settling run: the settled part, the new data, then the status band', () => {
     const plan = planReread(steady(1e7));
-    // Young part: the last YOUNG_SHARE × 15 = 12 minutes before now − margin; this run reads its first half.
-    const youngFrom = NOW - MINUTE - 12 * MINUTE;
-    expect(plan).toMatchObject({ order: 'tiered', reason: 'shared', roundStart: true, rereadFromMs: youngFrom, runRequests: 18, roundIntervals: ROUND_RUNS });
-    expect(plan.rereadUntilMs).toBe(youngFrom + (NOW - 2 * MINUTE - youngFrom) / 2);
-    // Settled: what is lookback + margin old now, from the cursor.
+    // Status band: 13 to 12 minutes before now − margin (STATUS_BAND × 15), just behind the young part.
+    expect(plan).toMatchObject({ order: 'tiered', reason: 'shared', roundStart: true, runRequests: 18, roundIntervals: ROUND_RUNS });
+    expect(plan.rereadFromMs).toBe(NOW - MINUTE - 13 * MINUTE);
+    expect(plan.rereadUntilMs).toBe(NOW - MINUTE - 12 * MINUTE);
+    expect([STATUS_BAND.fromShare * 15, STATUS_BAND.toShare * 15]).toEqual([13, 12]);
+    // Settled: what is lookback + margin old now, from the cursor (two intervals of it, one round's worth).
     expect(plan.settledEndMs).toBe(NOW - 16 * MINUTE);
-    expect(YOUNG_SHARE * 15).toBe(12);
+    expect(plan.visibleRampMs).toBeUndefined();
   });
 
-  it('continues a round where the last run stopped, up to readUpTo, and starts over at the young part once it is done', () => {
+  it('the run after it (the band left rereadFrom inside the look-back) reads the young part and the new data in one listing', () => {
+    const plan = planReread(steady(1e7, { rereadFromMs: NOW - MINUTE - 12 * MINUTE, cursorMs: NOW - 16 * MINUTE }));
+    // Young part: the last YOUNG_SHARE × 15 = 11 minutes before now − margin, up to readUpTo (and on to now − margin).
+    expect(plan).toMatchObject({ order: 'tiered', roundStart: false, rereadFromMs: NOW - MINUTE - 11 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE });
+    expect(YOUNG_SHARE * 15).toBeCloseTo(11, 10);
+    // No settled pass: the cursor moves in the settling runs.
+    expect(plan.settledEndMs).toBe(NOW - 16 * MINUTE);
+    // Its windows are planned for the rows visible now: 10 of 15 minutes for a row to show up.
+    expect(plan.visibleRampMs).toBeCloseTo(VISIBLE_SHARE * 15 * MINUTE, 6);
+    expect(VISIBLE_SHARE * 15).toBeCloseTo(10, 10);
+  });
+
+  it('a young run cut short goes on where it stopped; a rereadFrom outside the look-back starts a round', () => {
     const middle = NOW - 8 * MINUTE;
     expect(planReread(steady(1e7, { rereadFromMs: middle }))).toMatchObject({ rereadFromMs: middle, rereadUntilMs: NOW - 2 * MINUTE, roundStart: false });
     for (const outside of [NOW - 17 * MINUTE, NOW - 30 * MINUTE, NOW - 2 * MINUTE, NOW]) {
-      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ rereadFromMs: NOW - 13 * MINUTE, roundStart: true });
+      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ rereadFromMs: NOW - 14 * MINUTE, rereadUntilMs: NOW - 13 * MINUTE, roundStart: true });
     }
+  });
+
+  it('with the cursor already past the status band, the run is a young run (a round never waits for a band)', () => {
+    const plan = planReread(steady(1e7, { cursorMs: NOW - 12 * MINUTE }));
+    expect(plan).toMatchObject({ order: 'tiered', rereadFromMs: NOW - 12 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE, settledEndMs: NOW - 12 * MINUTE });
   });
 
   it('takes no more than the budget has left', () => {

@@ -2,7 +2,7 @@
  * The look-back re-read at high volume, scaled down: pages of 10 rows instead of 5000, so a tenant of 15 rows
  * a minute stands for 7,500 rows a minute (10.8M a day). Every run must stay within its share of the
  * request budget, the re-read of the young part must go round in two runs, every row must arrive within two
- * intervals of becoming visible and every later status within 5 minutes at p99, once.
+ * intervals of becoming visible and every later status within 5 minutes (4.5 at p99), once.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
@@ -53,7 +53,7 @@ describe('look-back re-read at high volume', () => {
       }
     };
     const summaries: FetchRunSummary[] = [];
-    // Three minutes past the checked span: a late status waits for the settled pass up to 6 minutes.
+    // Six minutes past the checked span: a late status waits for the settled pass up to 5 minutes.
     for (let run = 1; memory.now() < T0 + 33 * MINUTE; run++) {
       engine.startRun(run);
       const before = engine.deliveries.length;
@@ -85,11 +85,11 @@ describe('look-back re-read at high volume', () => {
       const inWindow = requestTimes.filter((t) => t <= (requestTimes[i] as number) && t > (requestTimes[i] as number) - 300_000).length;
       expect(inWindow).toBeLessThanOrEqual(90);
     }
-    // Past the warm-up, the tiered re-read spends well under the budget: 55 per 5 minutes here (a
-    // re-read of the whole look-back every two runs took 69).
+    // Past the warm-up, the tiered re-read spends about half the budget: 48 per 5 minutes here (re-reading
+    // the young part half per run took 55, the whole look-back every two runs 69).
     const warm = requestTimes.filter((t) => t >= T0 + 20 * MINUTE);
     const busiest = Math.max(...warm.map((end) => warm.filter((t) => t <= end && t > end - 300_000).length));
-    expect(busiest).toBeLessThanOrEqual(58);
+    expect(busiest).toBeLessThanOrEqual(48);
 
     // Every row and status that became visible after warm-up and before the last two runs: once, in time.
     const counts = new Map<string, number>();
@@ -110,9 +110,9 @@ describe('look-back re-read at high volume', () => {
           // The row itself: the young part is read every two runs.
           expect(lag, key).toBeLessThanOrEqual(2 * MINUTE);
         } else {
-          // A later status: after the young part's last read, the settled pass catches it. Bound: the old
-          // part of the look-back (3 of 15 minutes) plus the round (2) and the settled pass's step (1).
-          expect(lag, key).toBeLessThanOrEqual(6 * MINUTE);
+          // A later status: after the row's last young read (at 10 to 12 minutes of age) the status band
+          // (13 to 14) or the settled pass (16 to 18) catches it, at most 5 minutes later.
+          expect(lag, key).toBeLessThanOrEqual(5 * MINUTE);
           statusLags.push(lag);
         }
         checked++;
@@ -120,6 +120,6 @@ describe('look-back re-read at high volume', () => {
     }
     expect(checked).toBeGreaterThan(500);
     statusLags.sort((a, b) => a - b);
-    expect(statusLags[Math.floor(0.99 * statusLags.length)]).toBeLessThanOrEqual(5 * MINUTE);
+    expect(statusLags[Math.floor(0.99 * statusLags.length)]).toBeLessThanOrEqual(4.5 * MINUTE);
   }, 60_000);
 });

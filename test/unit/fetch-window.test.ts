@@ -73,6 +73,20 @@ describe('planWindow', () => {
     expect(first && first.endMs - first.startMs).toBe(tuning.initialWindowMs);
   });
 
+  it('with a visibility ramp, plans young windows for the rows visible now: longer the younger they are', () => {
+    const ramp = { ...base, rowsPerMinute: 100, targetRows: 400, visibleRampMs: 10 * MINUTE_MS };
+    // Settled (older than the ramp): the density as it is, 4 minutes for 400 rows.
+    expect(planWindow({ ...ramp, startMs: NOW - 20 * MINUTE_MS }, tuning)).toEqual({ startMs: NOW - 20 * MINUTE_MS, endMs: NOW - 16 * MINUTE_MS });
+    // From 10 minutes back, rows are visible in proportion to their age: 400 rows take √20 ≈ 4.47 minutes of
+    // the ramp, not 4 (to the second).
+    const young = planWindow({ ...ramp, startMs: NOW - 10 * MINUTE_MS }, tuning);
+    const end = NOW - Math.sqrt(20) * MINUTE_MS;
+    expect(young?.endMs).toBeGreaterThanOrEqual(end);
+    expect(young?.endMs).toBeLessThanOrEqual(end + 2000);
+    // Fewer visible rows than the target before now − margin: one window to there.
+    expect(planWindow({ ...ramp, startMs: NOW - 4 * MINUTE_MS }, tuning)?.endMs).toBe(NOW - tuning.safetyMarginMs);
+  });
+
   it('limits growth over the previous window and takes in a short tail', () => {
     const grown = planWindow({ ...base, startMs: NOW - DAY_MS, rowsPerMinute: 0.001, previousWindowMs: MINUTE_MS }, tuning);
     expect(grown && grown.endMs - grown.startMs).toBe(4 * MINUTE_MS);
