@@ -28,7 +28,7 @@
  * and a listing's last page is seldom full, so the plan also keeps listings few and long: the young part
  * and the new data are one listing, the settled part is read two intervals at a time, and the young
  * listing's windows are planned for the rows visible now (window.ts `visibleRampMs`).
- * At 10,000,000 rows a day this spends about 45 requests per 5 minutes (test/bench/steady.ts), where
+ * At 10,000,000 rows a day this spends about 45 requests per 5 minutes (bench/steady.ts), where
  * re-reading the young part half per run spent 55 and the whole look-back in rounds 69 to 79; every new row
  * is still read within two intervals of showing, every later status within 5 minutes.
  *

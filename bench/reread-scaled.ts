@@ -2,17 +2,17 @@
  * The look-back re-read's request count and lags in seconds of CPU, not minutes: a daily volume scaled down
  * (by default 500×: pages of 10 rows instead of 5000, windows of 40 rows instead of 20,000) on the in-memory
  * FakeGraph, rows visible up to 10 minutes late and final up to 5 minutes after, lookback 15, interval 1
- * minute. Not part of `npm run bench` (test/bench/steady.ts is the real thing, over HTTPS and the
+ * minute. Not part of `npm run bench` (bench/steady.ts is the real thing, over HTTPS and the
  * simulator); used to choose lookback.ts's YOUNG_SHARE, STATUS_BAND and VISIBLE_SHARE. Figures past a
  * 20-minute warm-up. At 500× a window holds a few dozen rows, so its count varies by ±15 % and some spill
  * onto a page of their own; 50× (pages of 100 rows, about 20 s) comes closer to the real thing.
  *
- *   npx tsx test/bench/reread-scaled.ts [rowsPerDay=1e7] [virtualMinutes=90] [seed=42] [scale=500] 2>/dev/null | tail -1
+ *   npx tsx bench/reread-scaled.ts [rowsPerDay=1e7] [virtualMinutes=90] [seed=42] [scale=500] 2>/dev/null | tail -1
  */
-import { MemoryEngine } from '../../src/engine/memory.js';
-import { runFetch } from '../../src/fetch/run.js';
-import { RequestBudget } from '../../src/http/budget.js';
-import { eventKey, FakeGraph, FaultyEngine, seededRandom, type TruthRow } from '../helpers/fetch-fake-graph.js';
+import { MemoryEngine } from '../src/engine/memory.js';
+import { runFetch } from '../src/fetch/run.js';
+import { RequestBudget } from '../src/http/budget.js';
+import { eventKey, FakeGraph, FaultyEngine, seededRandom, type TruthRow } from '../test/helpers/fetch-fake-graph.js';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);

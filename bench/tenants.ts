@@ -17,9 +17,9 @@
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { isCommandError, type EventMeta, type JsonObject, type Logger, type TraceEvent, type Engine } from '../../src/engine/types.js';
-import { main } from '../../src/main.js';
-import { createGate } from '../../src/service/instances.js';
+import { isCommandError, type EventMeta, type JsonObject, type Logger, type TraceEvent, type Engine } from '../src/engine/types.js';
+import { main } from '../src/main.js';
+import { createGate } from '../src/service/instances.js';
 import { MINUTE, ROWS_PER_MESSAGE, floorSecond, round, simulatorParams, virtualStart } from './common.js';
 import { eventKey, keyHash } from './key-hash.js';
 import type { SimulatorIdentity } from './tenants-simulators.js';

@@ -2,8 +2,8 @@
  * One collector process for the memory benchmark: params as JSON on stdin, one fetch-events run into a
  * counting sink, then one JSON line on stdout with the peak RSS (`process.resourceUsage().maxRSS`, KiB).
  */
-import { isCommandError } from '../../src/engine/types.js';
-import { main } from '../../src/main.js';
+import { isCommandError } from '../src/engine/types.js';
+import { main } from '../src/main.js';
 import { SinkEngine } from './common.js';
 
 let input = '';

@@ -9,12 +9,12 @@
  * are recorded per key (id, recipientAddress, status) with the engine time of `sendEvents`, and compared
  * with the simulator's ground truth at the end.
  */
-import { decodeRequestLog } from '../../src/http/budget.js';
-import { isCommandError, type TraceEvent } from '../../src/engine/types.js';
-import { main } from '../../src/main.js';
-import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
+import { decodeRequestLog } from '../src/http/budget.js';
+import { isCommandError, type TraceEvent } from '../src/engine/types.js';
+import { main } from '../src/main.js';
+import { type SimulatedTenant, startSimulatedTenant } from '../src/simulator/index.js';
 import { MINUTE, ROWS_PER_MESSAGE, RequestRecorder, SinkEngine, floorSecond, maxInRollingWindow, round, virtualStart } from './common.js';
-import { fetchParams } from '../helpers/fetch-e2e.js';
+import { instanceParams as fetchParams } from '../src/simulator/harness.js';
 
 export interface SteadyOptions {
   rowsPerDay: number;

@@ -116,7 +116,7 @@ const log = (line: string): void => {
 
 /** Runs part.ts in a child process (bigger young generation: these parts allocate a lot and time nothing). */
 function runPart<T>(name: string, kind: 'steady' | 'backfill' | 'tenants', options: Record<string, number>): Promise<T> {
-  const script = path.join(REPO_ROOT, 'test/bench/part.ts');
+  const script = path.join(REPO_ROOT, 'bench/part.ts');
   // The tenants part measures memory after full collections, so it keeps V8's default young generation.
   const flags = kind === 'tenants' ? ['--expose-gc'] : ['--max-semi-space-size=64'];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, kind, JSON.stringify(options)], {

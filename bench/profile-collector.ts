@@ -1,10 +1,10 @@
 /**
  * Profiling aid (not run by `npm run bench`): one fetch-events run of ~200,000 rows against a simulator
- * process, in this process, so `node --cpu-prof --import tsx test/bench/profile-collector.ts` profiles the
+ * process, in this process, so `node --cpu-prof --import tsx bench/profile-collector.ts` profiles the
  * collector alone. Prints the run summary and CPU time.
  */
-import { isCommandError } from '../../src/engine/types.js';
-import { main } from '../../src/main.js';
+import { isCommandError } from '../src/engine/types.js';
+import { main } from '../src/main.js';
 import { DAY, MINUTE, SinkEngine, floorSecond, simulatorParams, startSimulatorProcess } from './common.js';
 import { throughputSimulatorArgs } from './throughput.js';
 

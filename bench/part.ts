@@ -3,9 +3,9 @@
  * measure requests, lag and state can run side by side on the two cores while the throughput and memory
  * figures are taken alone. Progress on stderr, one JSON line on stdout.
  *
- *   node --import tsx test/bench/part.ts steady '{"rowsPerDay":10000000,"virtualMinutes":120}'
- *   node --import tsx test/bench/part.ts backfill '{"rowsPerDay":1000000,"days":3}'
- *   node --import tsx test/bench/part.ts tenants '{"tenants":200,"rowsPerDay":200000,"virtualMinutes":30}'
+ *   node --import tsx bench/part.ts steady '{"rowsPerDay":10000000,"virtualMinutes":120}'
+ *   node --import tsx bench/part.ts backfill '{"rowsPerDay":1000000,"days":3}'
+ *   node --import tsx bench/part.ts tenants '{"tenants":200,"rowsPerDay":200000,"virtualMinutes":30}'
  */
 import { runBackfill } from './backfill.js';
 import { runSteady } from './steady.js';

@@ -4,12 +4,12 @@
  * interval, until a run ends caught up. Requests are the simulator's count of Graph requests (429s
  * included); the minimum is one request per 5,000 distinct rows.
  */
-import { isCommandError } from '../../src/engine/types.js';
-import { main } from '../../src/main.js';
-import { startSimulatedTenant } from '../../src/simulator/index.js';
-import { decodeRequestLog } from '../../src/http/budget.js';
+import { isCommandError } from '../src/engine/types.js';
+import { main } from '../src/main.js';
+import { startSimulatedTenant } from '../src/simulator/index.js';
+import { decodeRequestLog } from '../src/http/budget.js';
 import { DAY, MINUTE, ROWS_PER_MESSAGE, RequestRecorder, SinkEngine, round, virtualStart } from './common.js';
-import { fetchParams } from '../helpers/fetch-e2e.js';
+import { instanceParams as fetchParams } from '../src/simulator/harness.js';
 
 export interface BackfillOptions {
   rowsPerDay: number;

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../../src/engine/types.js';
+import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../src/engine/types.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60_000;
@@ -16,7 +16,7 @@ export const DAY = 86_400_000;
 /** Rows per message in the simulator (one row per recipient), measured over 2.6 M rows: about 1.8. */
 export const ROWS_PER_MESSAGE = 1.8;
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 

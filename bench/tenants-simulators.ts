@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
+import { type SimulatedTenant, startSimulatedTenant } from '../src/simulator/index.js';
 import { eventKey, keyHash } from './key-hash.js';
 
 export interface SimulatorsData {

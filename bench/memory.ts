@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { REQUIRE_SHIM, selfContainedBuildOptions } from '../../scripts/bundle-options.mjs';
+import { REQUIRE_SHIM, selfContainedBuildOptions } from '../scripts/bundle-options.mjs';
 import { DAY, MINUTE, REPO_ROOT, type SimulatorProcess, floorSecond, round, simulatorParams } from './common.js';
 
 export interface MemoryRun {
@@ -43,7 +43,7 @@ export interface MemoryResult {
 async function bundleChild(outdir: string): Promise<string> {
   await build({
     ...(await selfContainedBuildOptions(REPO_ROOT)),
-    entryPoints: [{ in: 'test/bench/memory-child.ts', out: 'memory-child' }],
+    entryPoints: [{ in: 'bench/memory-child.ts', out: 'memory-child' }],
     outdir,
     outExtension: { '.js': '.mjs' },
     banner: { js: REQUIRE_SHIM },
@@ -53,7 +53,7 @@ async function bundleChild(outdir: string): Promise<string> {
 }
 
 function runChild(params: Record<string, unknown>, maxFetch: number, runner: MemoryRun['runner'], bundle: string): Promise<MemoryRun> {
-  const args = runner === 'bundle' ? [bundle] : ['--import', 'tsx', path.join(REPO_ROOT, 'test/bench/memory-child.ts')];
+  const args = runner === 'bundle' ? [bundle] : ['--import', 'tsx', path.join(REPO_ROOT, 'bench/memory-child.ts')];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -5,8 +5,8 @@
  * (floor, collector, floor, collector), best of each, because two shared cores are noisy.
  */
 import { Agent } from 'undici';
-import { isCommandError } from '../../src/engine/types.js';
-import { main } from '../../src/main.js';
+import { isCommandError } from '../src/engine/types.js';
+import { main } from '../src/main.js';
 import {
   DAY,
   MINUTE,

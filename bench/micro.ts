@@ -1,16 +1,16 @@
 /**
- * Where the collector's CPU per event goes (not run by `npm run bench`; `npx tsx test/bench/micro.ts`):
+ * Where the collector's CPU per event goes (not run by `npm run bench`; `npx tsx bench/micro.ts`):
  * ~200,000 simulator rows fetched once as page texts, then each step the fetch loop does per row timed on
  * its own, next to a cheaper variant of the same step, so a proposed change comes with its arithmetic.
  */
 import { createHash } from 'node:crypto';
 import { Agent } from 'undici';
-import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
-import { rowToEvent } from '../../src/graph/event.js';
-import { parseGraphInstant } from '../../src/graph/instant.js';
-import { messageTracePageSchema } from '../../src/graph/schema.js';
-import type { MessageTraceRow } from '../../src/graph/types.js';
-import { startSimulatedTenant } from '../../src/simulator/index.js';
+import { dedupKey, SeenSet } from '../src/fetch/seen-set.js';
+import { rowToEvent } from '../src/graph/event.js';
+import { parseGraphInstant } from '../src/graph/instant.js';
+import { messageTracePageSchema } from '../src/graph/schema.js';
+import type { MessageTraceRow } from '../src/graph/types.js';
+import { startSimulatedTenant } from '../src/simulator/index.js';
 import { DAY, HOUR, ROWS_PER_MESSAGE, round } from './common.js';
 
 const now = Math.floor(Date.now() / HOUR) * HOUR;

@@ -26,7 +26,7 @@ import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../../sr
 import { isCommandError } from '../../src/engine/types.js';
 import { main } from '../../src/main.js';
 import { type GroundTruthRow, startSimulatedTenant } from '../../src/simulator/index.js';
-import { exercisedSummary, fetchParams, notYetExercised } from '../helpers/fetch-e2e.js';
+import { exercisedSummary, instanceParams as fetchParams, notYetExercised } from '../../src/simulator/harness.js';
 
 // A full GC before each sample needs --expose-gc: run again with it when it is missing.
 const gc = (globalThis as { gc?: () => void }).gc;
