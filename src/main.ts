@@ -57,22 +57,30 @@ export interface CheckedInput {
  */
 function paramsFor(command: Command, raw: Record<string, unknown>, env: Environment): { params: IntegrationParams; auth: AuthPlan | undefined } {
   const { params, problems } = readParams(raw);
-  let auth: AuthPlan | undefined;
-  let authError: IntegrationError | undefined;
-  if (command.signsIn === true && !problems.some((problem) => SIGN_IN_PARAMS.has(problem.name))) {
-    try {
-      auth = selectAuthMethod(params, env);
-    } catch (error) {
-      if (!isIntegrationError(error)) throw error;
-      authError = error;
-    }
+  const signIn = command.signsIn === true && !problems.some((problem) => SIGN_IN_PARAMS.has(problem.name)) ? attempt(() => selectAuthMethod(params, env)) : undefined;
+  const errors: IntegrationError[] = [];
+  if (problems.length > 0) errors.push(new IntegrationError('invalid_param', describeParamProblems(problems)));
+  if (signIn?.ok === false) errors.push(signIn.error);
+  if (errors.length > 0) throw oneReport(errors);
+  return { params, auth: signIn?.ok ? signIn.value : undefined };
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: IntegrationError };
+
+function attempt<T>(read: () => T): Attempt<T> {
+  try {
+    return { ok: true, value: read() };
+  } catch (error) {
+    if (!isIntegrationError(error)) throw error;
+    return { ok: false, error };
   }
-  if (problems.length > 0) {
-    const message = describeParamProblems(problems);
-    throw new IntegrationError('invalid_param', authError ? `${message}\n${authError.message}` : message);
-  }
-  if (authError) throw authError;
-  return { params, auth };
+}
+
+/** Several input errors as one, under the first one's code. */
+function oneReport(errors: readonly IntegrationError[]): IntegrationError {
+  const [first, ...more] = errors as [IntegrationError, ...IntegrationError[]];
+  if (more.length === 0) return first;
+  return new IntegrationError(first.code, errors.map((error) => error.message).join('\n'));
 }
 
 /**
@@ -90,10 +98,13 @@ export async function checkInput(
     throw new IntegrationError('unknown_command', `Unknown command '${name}'. Known commands: ${COMMAND_NAMES.join(', ')}.`);
   }
   const command = await load();
-  const { params, auth } = paramsFor(command, rawParams, setting.env);
-  const args = parseArgs(name, rawArgs);
-  await command.check?.({ params, args, auth, nowMs: setting.nowMs, hasSavedRun: setting.hasSavedRun });
-  return { command, params, args, auth };
+  // Params and args are both read before either is refused, so one report names every problem.
+  const params = attempt(() => paramsFor(command, rawParams, setting.env));
+  const args = attempt(() => parseArgs(name, rawArgs));
+  if (!params.ok || !args.ok) throw oneReport([params, args].flatMap((read) => (read.ok ? [] : [read.error])));
+  const input = { command, params: params.value.params, args: args.value, auth: params.value.auth };
+  await command.check?.({ ...input, nowMs: setting.nowMs, hasSavedRun: setting.hasSavedRun });
+  return input;
 }
 
 /** A caller's engine is already open: its state answers whether a fetch position is saved. */

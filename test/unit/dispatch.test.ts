@@ -119,6 +119,15 @@ describe('main', () => {
       expect(message).toContain('client_secret and a certificate');
     });
 
+    it("names bad params and bad args in the same report", async () => {
+      const source = opener();
+      const outcome = await main('o365-message-trace-get-events', { ...params, max_fetch: 'abc' }, { limit: '0' }, source);
+      const message = isCommandError(outcome) ? outcome.error.message : '';
+      expect(message).toContain('max_fetch');
+      expect(message).toMatch(/limit .*whole number from 1 to 5000/);
+      expect(source.opened).toBe(0);
+    });
+
     it('lets a malformed sign-in setting speak for itself (no "tenant_id is missing" beside "not a GUID")', async () => {
       const outcome = await main('test-module', { ...params, tenant_id: '12345', client_secret: undefined }, {}, opener());
       const message = isCommandError(outcome) ? outcome.error.message : '';
