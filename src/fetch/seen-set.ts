@@ -51,7 +51,10 @@ export const STATUS_FLAGS: readonly string[] = [
   'recalled',
 ];
 
-const STATUS_FLAG = new Map(STATUS_FLAGS.map((status, i) => [status, 1 << i]));
+/** Lower case, and v1.0's camelCase (how rows come, schema.ts), so most rows need no lower-casing. */
+const STATUS_FLAG = new Map<string, number>();
+for (const [i, status] of STATUS_FLAGS.entries()) STATUS_FLAG.set(status, 1 << i);
+for (const spelled of ['gettingStatus', 'filteredAsSpam']) STATUS_FLAG.set(spelled, STATUS_FLAG.get(spelled.toLowerCase()) as number);
 
 const SEED_BYTES = 16;
 
@@ -60,8 +63,16 @@ export interface DedupKey {
   readonly second: number;
   /** The status bit, or 0 for a status outside STATUS_FLAGS. */
   readonly flag: number;
-  /** What is hashed: id and recipient, and the status too when `flag` is 0. */
-  readonly text: string;
+  readonly id: string;
+  /** '' when the row has none. */
+  readonly recipient: string;
+  /** Hashed with id and recipient when `flag` is 0; otherwise the flag stands for it. */
+  readonly status: string;
+}
+
+/** What a key's hash is of: id and recipient, and the status when it has no flag, NUL between them. */
+export function keyText(key: DedupKey): string {
+  return key.flag > 0 ? `${key.id}\u0000${key.recipient}` : `${key.id}\u0000${key.recipient}\u0000${key.status}`;
 }
 
 export interface KeyedRow {
@@ -71,16 +82,35 @@ export interface KeyedRow {
 }
 
 export function dedupKey(row: KeyedRow, receivedMs: number): DedupKey {
-  const second = Math.floor(receivedMs / 1000);
-  const recipient = row.recipientAddress ?? '';
-  const flag = STATUS_FLAG.get(row.status.toLowerCase()) ?? 0;
-  const text = flag > 0 ? `${row.id}\u0000${recipient}` : `${row.id}\u0000${recipient}\u0000${row.status}`;
-  return { second, flag, text };
+  const status = row.status;
+  const flag = STATUS_FLAG.get(status) ?? STATUS_FLAG.get(status.toLowerCase()) ?? 0;
+  return { second: Math.floor(receivedMs / 1000), flag, id: row.id, recipient: row.recipientAddress ?? '', status };
 }
 
 /** State version 2's hash, for the seconds read from it. */
-function legacyHash48(text: string): number {
-  return createHash('sha256').update(text, 'utf8').digest().readUIntBE(0, HASH_BITS / 8);
+function legacyHash48(key: DedupKey): number {
+  return createHash('sha256').update(keyText(key), 'utf8').digest().readUIntBE(0, HASH_BITS / 8);
+}
+
+/** The code units of a key's text, written into a buffer reused from key to key (no string is built). */
+let units = new Uint16Array(256);
+
+function unitsOf(key: DedupKey): number {
+  const length = key.id.length + 1 + key.recipient.length + (key.flag > 0 ? 0 : 1 + key.status.length);
+  if (length > units.length) units = new Uint16Array(2 * length);
+  let at = copyUnits(key.id, 0);
+  units[at++] = 0;
+  at = copyUnits(key.recipient, at);
+  if (key.flag === 0) {
+    units[at++] = 0;
+    at = copyUnits(key.status, at);
+  }
+  return at;
+}
+
+function copyUnits(text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) units[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
 
 interface Group {
@@ -112,10 +142,11 @@ export class SeenSet {
   }
 
   private hashOf(key: DedupKey, group: Group | undefined): number {
-    if (group?.legacy) return legacyHash48(key.text);
+    if (group?.legacy) return legacyHash48(key);
     if (key !== this.lastKey) {
       this.lastKey = key;
-      this.lastHash = sipHash48(this.key, key.text);
+      const length = unitsOf(key);
+      this.lastHash = sipHash48(this.key, units, length);
     }
     return this.lastHash;
   }

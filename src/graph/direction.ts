@@ -56,14 +56,40 @@ export function isTenantDomain(domain: string, domains: TenantDomains): boolean 
   return domains.exact.has(domain) || domains.subdomainsOf.some((suffix) => domain.endsWith(suffix));
 }
 
+/** Which side an address is on: no readable domain, the tenant's, or another's. */
+type Side = 'none' | 'ours' | 'theirs';
+
+/**
+ * Each tenant's addresses seen lately and their side: the same mailboxes and senders come back row after
+ * row, and finding a domain (slice, lower case, a RegExp) cost as much as the rest of building an event.
+ * Emptied when full, so it stays small whatever the traffic.
+ */
+const sides = new WeakMap<TenantDomains, Map<string, Side>>();
+const SIDES_KEPT = 4096;
+
+function sideOf(address: unknown, domains: TenantDomains): Side {
+  if (typeof address !== 'string') return 'none';
+  let known = sides.get(domains);
+  if (known === undefined) {
+    known = new Map();
+    sides.set(domains, known);
+  }
+  let side = known.get(address);
+  if (side === undefined) {
+    const domain = domainOf(address);
+    side = domain === undefined ? 'none' : isTenantDomain(domain, domains) ? 'ours' : 'theirs';
+    if (known.size >= SIDES_KEPT) known.clear();
+    known.set(address, side);
+  }
+  return side;
+}
+
 export function directionOf(sender: unknown, recipient: unknown, domains: TenantDomains): Direction {
-  const from = domainOf(sender);
-  const to = domainOf(recipient);
-  if (from === undefined || to === undefined) return 'unknown';
-  const fromOurs = isTenantDomain(from, domains);
-  const toOurs = isTenantDomain(to, domains);
-  if (fromOurs) return toOurs ? 'internal' : 'outbound';
-  return toOurs ? 'inbound' : 'unknown';
+  const from = sideOf(sender, domains);
+  const to = sideOf(recipient, domains);
+  if (from === 'none' || to === 'none') return 'unknown';
+  if (from === 'ours') return to === 'ours' ? 'internal' : 'outbound';
+  return to === 'ours' ? 'inbound' : 'unknown';
 }
 
 /**

@@ -34,6 +34,17 @@ describe('directionOf', () => {
     expect(directionOf('a@contoso.com', 'b@eu.contoso.com', onlySubdomains)).toBe('inbound');
     expect(directionOf('a@contoso.com', 'b@contoso.com', tenantDomains([]))).toBe('unknown');
   });
+
+  it('answers for each tenant on its own, and the same way for an address however often it comes', () => {
+    const fabrikam = tenantDomains(['fabrikam.com']);
+    // More addresses than the answers it keeps, in two rounds: the second round is answered the same.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5000; i++) {
+        expect(directionOf(`u${i}@contoso.com`, `v${i}@fabrikam.com`, domains)).toBe('outbound');
+        expect(directionOf(`u${i}@contoso.com`, `v${i}@fabrikam.com`, fabrikam)).toBe('inbound');
+      }
+    }
+  });
 });
 
 describe('internal_domains', () => {

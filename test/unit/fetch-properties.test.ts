@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CodedGroup, encodeSeen } from '../../src/fetch/seen-codec.js';
-import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
+import { dedupKey, keyText, SeenSet } from '../../src/fetch/seen-set.js';
 import { parseState } from '../../src/fetch/state.js';
 import { DEFAULT_TUNING, planWindow } from '../../src/fetch/window.js';
 import { runFetch } from '../../src/fetch/run.js';
@@ -172,7 +172,7 @@ function asVersion2(document: Record<string, unknown>, truth: readonly TruthRow[
     for (const { status } of row.history) {
       const key = dedupKey({ id: row.id, recipientAddress: row.recipientAddress, status }, row.receivedMs);
       if (!state.seen.has(key)) continue;
-      const hash = createHash('sha256').update(key.text, 'utf8').digest().readUIntBE(0, 6);
+      const hash = createHash('sha256').update(keyText(key), 'utf8').digest().readUIntBE(0, 6);
       const entries = seconds.get(key.second) ?? new Map<number, number>();
       // A status outside the table is a whole-key hash of its own, without flags.
       const id = key.flag === 0 ? -1 - hash : hash;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeSeen } from '../../src/fetch/seen-codec.js';
-import { type DedupKey, dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
+import { type DedupKey, dedupKey, keyText, SeenSet } from '../../src/fetch/seen-set.js';
 import { parseState, serializeState } from '../../src/fetch/state.js';
 import { IntegrationError } from '../../src/errors.js';
 
@@ -9,7 +9,7 @@ const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 /** The hash state versions 1 and 2 stored: the first 48 bits of SHA-256 of the key's text. */
 function sha48(key: DedupKey): number {
-  return createHash('sha256').update(key.text, 'utf8').digest().readUIntBE(0, 6);
+  return createHash('sha256').update(keyText(key), 'utf8').digest().readUIntBE(0, 6);
 }
 
 function stateError(raw: unknown): IntegrationError {

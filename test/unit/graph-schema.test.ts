@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareRowsByReceived, rowToEvent } from '../../src/graph/event.js';
-import { compareGraphInstants, parseGraphInstant } from '../../src/graph/instant.js';
+import { compareGraphInstants, parseGraphInstant, toIsoUtc } from '../../src/graph/instant.js';
 import { messageTraceDetailPageSchema, messageTracePageSchema, messageTraceRowSchema } from '../../src/graph/schema.js';
 import type { MessageTraceRow } from '../../src/graph/types.js';
 import { row } from './graph-test-kit.js';
@@ -69,6 +69,19 @@ describe('parseGraphInstant', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('writes any instant as Date does, also one after another in the same second', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -62_000_000_000_000, max: 300_000_000_000_000 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 0, max: 999 }), (starts, step) => {
+        for (const start of starts) {
+          for (const epochMs of [start, start + step, start - step, start + 1000]) {
+            expect(toIsoUtc({ epochMs, subMsNanos: 0 })).toBe(new Date(epochMs).toISOString());
+          }
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 
