@@ -6,6 +6,7 @@
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import type { Logger } from '../engine/types.js';
+import { useLeanRuntime } from './lean-runtime.js';
 
 export interface TransportOptions {
   /** Route through HTTP(S)_PROXY, honouring NO_PROXY. */
@@ -26,6 +27,8 @@ export type HttpFetch = (url: string | URL, init?: RequestInit) => Promise<Respo
 export const DEFAULT_TIMEOUTS = { connectTimeoutMs: 10_000, headersTimeoutMs: 60_000, bodyTimeoutMs: 60_000 } as const;
 
 export function createDispatcher(options: TransportOptions, log?: Logger): Dispatcher {
+  // Before undici compiles its HTTP parser on the first connection (lean-runtime.ts says why).
+  useLeanRuntime();
   const tls = {
     rejectUnauthorized: !options.insecure,
     // `ca` replaces Node's default list, so the system roots are passed along with the extra ones.
