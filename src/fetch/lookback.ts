@@ -234,5 +234,15 @@ function planTiered(
   // Young run: from the young part's start, or on from where a young run cut short stopped.
   const youngFromMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - YOUNG_SHARE * lookbackMs)));
   const rereadFromMs = youngDue ? Math.max(youngFromMs, input.rereadFromMs as number) : youngFromMs;
-  return { ...common, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs: VISIBLE_SHARE * lookbackMs };
+  // The round's share is two runs' (2A): the young run may take what the settling run leaves of it, so that
+  // above about 13,000,000 rows a day, where the young listing alone needs more than A, it is still read
+  // whole every other run (while the budget has room) instead of in three runs.
+  const rows = (ms: number): number => ((input.rowsPerMinute ?? 0) * ms) / MINUTE_MS;
+  const settling =
+    estimateRequests(rows(ROUND_RUNS * input.intervalMs), input.windowRows, input.pageSize) +
+    estimateRequests(rows((STATUS_BAND.fromShare - STATUS_BAND.toShare) * lookbackMs), input.windowRows, input.pageSize) +
+    // The new data: one interval, of which few rows are visible yet (VISIBLE_SHARE's ramp).
+    estimateRequests(rows(input.intervalMs) * Math.min(1, input.intervalMs / (VISIBLE_SHARE * lookbackMs)), input.windowRows, input.pageSize);
+  const runRequests = Math.max(0, Math.min(ROUND_RUNS * allowance - settling, input.remainingRequests));
+  return { ...common, runRequests, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs: VISIBLE_SHARE * lookbackMs };
 }

@@ -306,7 +306,11 @@ export async function runFetch(options: FetchRunOptions): Promise<FetchRunSummar
       // This run's share of the budget is spent: the re-read continues here next run. The first window of
       // the re-read is always read, so the cursor moves even when the share is smaller than a window.
       if (pass.reread && position !== pass.fromMs && position < pass.reread.roundEndMs) {
-        const estimatedRows = ((passRowsPerMinute ?? state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
+        // A window planned by the visibility ramp holds about the rows it was planned for, not the settled density's.
+        const estimatedRows =
+          pass.visibleRampMs !== undefined
+            ? Math.min(windowRows, rowsLeft)
+            : ((passRowsPerMinute ?? state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
         const estimatedRequests = Math.max(1, Math.ceil(estimatedRows / tuning.pageSize));
         if (tally.requestsSpent + estimatedRequests > plan.runRequests) {
           tally.rereadStopped = true;
