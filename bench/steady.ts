@@ -261,10 +261,9 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
     const stats = sim.stats();
     const sortedTimes = [...requestTimes].sort((a, b) => a - b);
     const warmUpMinutes = options.warmUpMinutes ?? 0;
-    const rolling = maxInRollingWindow(
-      sortedTimes.filter((t) => t >= start + warmUpMinutes * MINUTE),
-      300_000,
-    );
+    const pastWarmUp = sortedTimes.filter((t) => t >= start + warmUpMinutes * MINUTE);
+    // A run cut short before its warm-up ended says nothing of the steady state: the whole run's figure then.
+    const rolling = maxInRollingWindow(pastWarmUp.length > 0 ? pastWarmUp : sortedTimes, 300_000);
     const result: SteadyResult = {
       rowsPerDay: options.rowsPerDay,
       virtualMinutes: options.virtualMinutes,

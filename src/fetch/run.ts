@@ -369,7 +369,11 @@ function planNextWindow(run: Run, walk: PassWalk): PlannedWindow | undefined {
 function rereadShareSpent(run: Run, walk: PassWalk, window: PlannedWindow): boolean {
   const { pass } = walk;
   if (!pass.reread || run.positionMs === pass.fromMs || run.positionMs >= pass.reread.roundEndMs) return false;
-  const estimatedRows = ((walk.rowsPerMinute ?? run.state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
+  // A window planned by the visibility ramp holds about the rows it was planned for, not the settled density's.
+  const estimatedRows =
+    pass.visibleRampMs !== undefined
+      ? Math.min(run.windowRows, rowsLeft(run))
+      : ((walk.rowsPerMinute ?? run.state.rowsPerMinute ?? 0) * (window.endMs - window.startMs)) / MINUTE_MS;
   const estimatedRequests = Math.max(1, Math.ceil(estimatedRows / run.tuning.pageSize));
   return run.tally.requestsSpent + estimatedRequests > run.plan.runRequests;
 }

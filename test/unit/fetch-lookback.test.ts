@@ -141,6 +141,10 @@ describe('planReread', () => {
     // Its windows are planned for the rows visible now: 10 of 15 minutes for a row to show up.
     expect(plan.visibleRampMs).toBeCloseTo(VISIBLE_SHARE * 15 * MINUTE, 6);
     expect(VISIBLE_SHARE * 15).toBeCloseTo(10, 10);
+    // Its share: the round's two (2 × 18) less the settling run's estimate (settled 2 minutes: 3 requests,
+    // band: 2, new data: 1), so a young listing needing more than one run's share is still read whole.
+    expect(plan.runRequests).toBe(2 * 18 - (3 + 2 + 1));
+    expect(planReread(steady(1e7, { rereadFromMs: NOW - 13 * MINUTE, remainingRequests: 20 })).runRequests).toBe(20);
   });
 
   it('a young run cut short goes on where it stopped; a rereadFrom outside the look-back starts a round', () => {
