@@ -1,10 +1,13 @@
 /** Public surface of the package. */
 export { main, COMMAND_NAMES } from './main.js';
+export type { FetchEventsOutcome, MainOptions } from './main.js';
 export type {
+  ClosableEngine,
   CommandError,
   CommandOutcome,
   CommandResult,
   Engine,
+  EngineOpener,
   EventMeta,
   JsonObject,
   JsonValue,
