@@ -102,6 +102,12 @@ export function allCommands(manifest: Manifest): ManifestCommand[] {
 }
 
 /** Checks integration.yml's data against the integration schema (and fills in defaults). */
+/** The parameters whose values are secrets (credentials, encrypted text): never printed, and readable from files. */
+export function secretParamIds(manifest: Manifest): string[] {
+  const secretTypes: number[] = [ParamType.credentials, ParamType.encryptedLongText];
+  return manifest.configuration.filter((spec) => secretTypes.includes(spec.type)).map((spec) => spec.name);
+}
+
 export function checkManifest(data: unknown): Manifest {
   const result = manifestSchema.safeParse(data);
   if (!result.success) {

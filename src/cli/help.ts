@@ -2,7 +2,7 @@
  * Help text, built from integration.yml so the CLI describes the same commands, arguments and parameters
  * an XSIAM administrator sees in the instance settings.
  */
-import { type Manifest, type ManifestCommand, ParamType, allCommands } from '../manifest.js';
+import { type Manifest, type ManifestCommand, allCommands, secretParamIds } from '../manifest.js';
 import { RUN_COMMAND, SERVICE_DEFAULTS, SIMULATE_COMMAND, STATUS_COMMAND } from './args.js';
 import { XSIAM_API_KEY_ENV, envNameFor } from './params.js';
 
@@ -48,11 +48,6 @@ function describeArguments(command: ManifestCommand): string[] {
 
 function describeCommand(name: string, description: string, command?: ManifestCommand): string[] {
   return [`  ${name}`, ...wrap(description, 6), ...(command ? describeArguments(command) : [])];
-}
-
-function secretParamIds(manifest: Manifest): string[] {
-  const secretTypes: number[] = [ParamType.credentials, ParamType.encryptedLongText];
-  return manifest.configuration.filter((spec) => secretTypes.includes(spec.type)).map((spec) => spec.name);
 }
 
 export function buildHelp(manifest: Manifest): string {

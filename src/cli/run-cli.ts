@@ -13,7 +13,7 @@ import { IntegrationError, isIntegrationError } from '../errors.js';
 import { withEventFormat } from '../events/format.js';
 import { parseParams } from '../input/params.js';
 import { COMMAND_NAMES, checkInput, main } from '../main.js';
-import { type Manifest, ParamType, loadManifest } from '../manifest.js';
+import { type Manifest, loadManifest, secretParamIds } from '../manifest.js';
 import { type CommandLineOptions, CliUsageError, parseCommandLine } from './args.js';
 import { readConfigFile } from './config-file.js';
 import { buildCommandHelp, buildHelp } from './help.js';
@@ -46,17 +46,12 @@ export function processIo(): CliIo {
   };
 }
 
-function secretParamIds(manifest: Manifest): Set<string> {
-  const secretTypes: number[] = [ParamType.credentials, ParamType.encryptedLongText];
-  return new Set(manifest.configuration.filter((spec) => secretTypes.includes(spec.type)).map((spec) => spec.name));
-}
-
 /**
  * Config file, then environment, then --param (and, per instance, the instance's own entries); secrets may
  * be files. Warnings (never values) go to the log; mistakes are reported all at once.
  */
 async function planService(options: CommandLineOptions, io: CliIo, manifest: Manifest, log: Logger): Promise<ServicePlan> {
-  const secretIds = secretParamIds(manifest);
+  const secretIds = new Set(secretParamIds(manifest));
   const file = options.configPath ? await readConfigFile(options.configPath, secretIds) : { values: {}, warnings: [] };
   const plan = planInstances({
     paramIds: manifest.configuration.map((spec) => spec.name),
