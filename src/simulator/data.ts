@@ -55,6 +55,15 @@ export interface StatusChange {
   atMs: number;
 }
 
+/** The fields Graph serves of a row, status aside: what a listing returns and what the ground truth compares. */
+export type ServedFields = Pick<TraceRow, 'id' | 'messageId' | 'receivedDateTime' | 'senderAddress' | 'recipientAddress' | 'subject' | 'size' | 'fromIP' | 'toIP'>;
+
+/** A row's served fields, in the order Graph lists them, with `status` where Graph puts it (after subject). */
+export function servedFields(row: TraceRow, status?: string): ServedFields & { status?: string } {
+  const head = { id: row.id, messageId: row.messageId, receivedDateTime: row.receivedDateTime, senderAddress: row.senderAddress, recipientAddress: row.recipientAddress, subject: row.subject };
+  return { ...head, ...(status === undefined ? {} : { status }), size: row.size, fromIP: row.fromIP, toIP: row.toIP };
+}
+
 /** One row of the ground truth: a (message, recipient) pair with its whole life. */
 export interface TraceRow {
   id: string;

@@ -15,6 +15,7 @@ import {
   finalStatus,
   NULLABLE_PROPERTIES,
   statusAt,
+  servedFields,
   type TraceRow,
   type TraceStatus,
 } from './data.js';
@@ -293,18 +294,7 @@ function toPascalCase(status: string): string {
 }
 
 function toResource(row: TraceRow, status: string): Record<string, unknown> {
-  return {
-    id: row.id,
-    messageId: row.messageId,
-    receivedDateTime: row.receivedDateTime,
-    senderAddress: row.senderAddress,
-    recipientAddress: row.recipientAddress,
-    subject: row.subject,
-    status,
-    size: row.size,
-    fromIP: row.fromIP,
-    toIP: row.toIP,
-  };
+  return servedFields(row, status);
 }
 
 /** The original query with the skiptoken replaced, on the same origin and path. */

@@ -1,19 +1,10 @@
 /** Ground truth: every row received in a range, with its whole life, for tests and benchmarks to compare against. */
 import type { SimulatorContext } from './context.js';
-import { bucketOfTicks, finalStatus, statusAt, type Direction, type TraceStatus } from './data.js';
+import { bucketOfTicks, finalStatus, servedFields, statusAt, type Direction, type ServedFields, type TraceStatus } from './data.js';
 import { msToTicks } from './instant.js';
 
-export interface GroundTruthRow {
-  id: string;
-  /** Nullable properties are null where Graph holds no value (`nullShare`), as served. */
-  messageId: string | null;
-  receivedDateTime: string;
-  senderAddress: string | null;
-  recipientAddress: string | null;
-  subject: string | null;
-  size: number;
-  fromIP: string | null;
-  toIP: string | null;
+/** Nullable served fields are null where Graph holds no value (`nullShare`), as served. */
+export interface GroundTruthRow extends ServedFields {
   /** Status now (by the simulator's clock); null while the row is not yet visible to Graph queries. */
   status: TraceStatus | null;
   /** When the row first appears in Graph results (ISO, ms precision). */
@@ -49,15 +40,7 @@ export function* iterateGroundTruth(ctx: SimulatorContext, startMs: number, endM
     for (const row of ctx.data.bucketRows(bucket)) {
       if (row.receivedTicks < startTicks || row.receivedTicks > endTicks) continue;
       yield {
-        id: row.id,
-        messageId: row.messageId,
-        receivedDateTime: row.receivedDateTime,
-        senderAddress: row.senderAddress,
-        recipientAddress: row.recipientAddress,
-        subject: row.subject,
-        size: row.size,
-        fromIP: row.fromIP,
-        toIP: row.toIP,
+        ...servedFields(row),
         status: statusAt(row, now),
         visibleAt: new Date(row.visibleAtMs).toISOString(),
         statusHistory: row.history.map((h) => ({ status: h.status, at: new Date(h.atMs).toISOString() })),
