@@ -1,6 +1,6 @@
 /**
  * The look-back re-read's request count and lags in seconds of CPU, not minutes: a daily volume scaled down
- * (by default 500×: pages of 10 rows instead of 5000, windows of 40 rows instead of 20,000) on the in-memory
+ * (by default 500×: pages of 10 rows instead of 5000, windows of 1/500 of window.ts DEFAULT_TUNING's rows) on the in-memory
  * FakeGraph, rows visible up to 10 minutes late and final up to 5 minutes after, lookback 15, interval 1
  * minute. Not part of `npm run bench` (bench/steady.ts is the real thing, over HTTPS and the
  * simulator); used to choose lookback.ts's YOUNG_SHARE, STATUS_BAND and VISIBLE_SHARE. Figures past a
@@ -11,6 +11,7 @@
  */
 import { MemoryEngine } from '../src/engine/memory.js';
 import { runFetch } from '../src/fetch/run.js';
+import { DEFAULT_TUNING } from '../src/fetch/window.js';
 import { RequestBudget } from '../src/http/budget.js';
 import { eventKey, FakeGraph, FaultyEngine, seededRandom, type TruthRow } from '../test/helpers/fetch-fake-graph.js';
 
@@ -40,7 +41,7 @@ let rowsRead = 0, events = 0;
 for (let run = 1; memory.now() < T0 + minutes * MINUTE; run++) {
   engine.startRun(run);
   const before = engine.deliveries.length;
-  const s = await runFetch({ engine, graph, maxFetch: 100_000, firstFetch: new Date(T0 - 30 * MINUTE).toISOString(), lookbackMinutes: 15, intervalMs: MINUTE, deadlineMs: memory.now() + 240_000, tuning: { pageSize: 5000 / scale, maxWindowRows: 20_000 / scale } });
+  const s = await runFetch({ engine, graph, maxFetch: 100_000, firstFetch: new Date(T0 - 30 * MINUTE).toISOString(), lookbackMinutes: 15, intervalMs: MINUTE, deadlineMs: memory.now() + 240_000, tuning: { pageSize: 5000 / scale, maxWindowRows: DEFAULT_TUNING.maxWindowRows / scale } });
   if (memory.now() > T0 + 20 * MINUTE) { rowsRead += s.rowsRead; events += s.eventsSent; }
   for (const d of engine.deliveries.slice(before)) deliveredAt.set(d.key, memory.now());
   memory.advance(MINUTE);
