@@ -19,7 +19,7 @@ import { IntegrationError } from '../errors.js';
 import { rowToEvent } from '../graph/event.js';
 import { parseGraphInstant } from '../graph/instant.js';
 import type { MessageTraceRow } from '../graph/types.js';
-import { dedupKey, type SeenSet } from './seen-set.js';
+import type { SeenSet } from './seen-set.js';
 import type { FetchState } from './state.js';
 import { floorSecond, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
 import { advanceCursor, type FetchTuning, nextDensity, type PlannedWindow, shrinkWindow } from './window.js';
@@ -89,9 +89,7 @@ export function foldPage(seen: SeenSet, window: PlannedWindow, rows: readonly Me
       continue;
     }
     if (receivedMs < settledBeforeMs) settledRows++;
-    const key = dedupKey(row, receivedMs);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (!seen.addRow(row, receivedMs)) continue;
     events.push(rowToEvent(row, received));
   }
   return { events, rowsOutside, rowsInside: rows.length - rowsOutside, settledRows };
