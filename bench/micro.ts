@@ -87,7 +87,7 @@ results.pipeline = time('JSON.parse + schema + instant + seen + event + directio
       const key = dedupKey(row, received.epochMs);
       if (seen.has(key)) continue;
       seen.add(key);
-      withDirection(rowToEvent(row, received), domains);
+      withDirection(rowToEvent(row, received.epochMs), domains);
       events++;
     }
   }

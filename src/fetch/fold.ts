@@ -17,9 +17,9 @@
 import type { TraceEvent } from '../engine/types.js';
 import { IntegrationError } from '../errors.js';
 import { rowToEvent } from '../graph/event.js';
-import { parseGraphInstant } from '../graph/instant.js';
+import { graphInstantMs } from '../graph/instant.js';
 import type { MessageTraceRow } from '../graph/types.js';
-import { dedupKey, type SeenSet } from './seen-set.js';
+import type { SeenSet } from './seen-set.js';
 import type { FetchState } from './state.js';
 import { floorSecond, MINUTE_MS, SECOND_MS } from '../graph/limits.js';
 import { advanceCursor, type FetchTuning, nextDensity, type PlannedWindow, shrinkWindow } from './window.js';
@@ -78,21 +78,18 @@ export function foldPage(seen: SeenSet, window: PlannedWindow, rows: readonly Me
   let rowsOutside = 0;
   let settledRows = 0;
   for (const row of rows) {
-    const received = parseGraphInstant(row.receivedDateTime);
-    if (received === undefined) {
+    const receivedMs = graphInstantMs(row.receivedDateTime);
+    if (receivedMs === undefined) {
       throw new IntegrationError('graph_invalid_response', `Graph returned a message trace (id ${row.id}) whose receivedDateTime is not an ISO 8601 time.`);
     }
-    const receivedMs = received.epochMs;
     // Graph compares whole rows; a row outside [start, end] belongs to another window.
     if (receivedMs < window.startMs || receivedMs >= window.endMs + SECOND_MS) {
       rowsOutside++;
       continue;
     }
     if (receivedMs < settledBeforeMs) settledRows++;
-    const key = dedupKey(row, receivedMs);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    events.push(rowToEvent(row, received));
+    if (!seen.addRow(row, receivedMs)) continue;
+    events.push(rowToEvent(row, receivedMs));
   }
   return { events, rowsOutside, rowsInside: rows.length - rowsOutside, settledRows };
 }

@@ -81,10 +81,13 @@ export interface KeyedRow {
   status: string;
 }
 
+function statusFlag(status: string): number {
+  return STATUS_FLAG.get(status) ?? STATUS_FLAG.get(status.toLowerCase()) ?? 0;
+}
+
 export function dedupKey(row: KeyedRow, receivedMs: number): DedupKey {
   const status = row.status;
-  const flag = STATUS_FLAG.get(status) ?? STATUS_FLAG.get(status.toLowerCase()) ?? 0;
-  return { second: Math.floor(receivedMs / 1000), flag, id: row.id, recipient: row.recipientAddress ?? '', status };
+  return { second: Math.floor(receivedMs / 1000), flag: statusFlag(status), id: row.id, recipient: row.recipientAddress ?? '', status };
 }
 
 /** State version 2's hash, for the seconds read from it. */
@@ -96,14 +99,19 @@ function legacyHash48(key: DedupKey): number {
 let units = new Uint16Array(256);
 
 function unitsOf(key: DedupKey): number {
-  const length = key.id.length + 1 + key.recipient.length + (key.flag > 0 ? 0 : 1 + key.status.length);
+  return unitsOfFields(key.id, key.recipient, key.flag > 0 ? undefined : key.status);
+}
+
+/** As unitsOf, from the parts of a key: `status` only when it has no flag. */
+function unitsOfFields(id: string, recipient: string, status: string | undefined): number {
+  const length = id.length + 1 + recipient.length + (status === undefined ? 0 : 1 + status.length);
   if (length > units.length) units = new Uint16Array(2 * length);
-  let at = copyUnits(key.id, 0);
+  let at = copyUnits(id, 0);
   units[at++] = 0;
-  at = copyUnits(key.recipient, at);
-  if (key.flag === 0) {
+  at = copyUnits(recipient, at);
+  if (status !== undefined) {
     units[at++] = 0;
-    at = copyUnits(key.status, at);
+    at = copyUnits(status, at);
   }
   return at;
 }
@@ -161,6 +169,35 @@ export class SeenSet {
 
   add(key: DedupKey): void {
     this.addHashed(key.second, this.hashOf(key, this.groups.get(key.second)), key.flag, false);
+  }
+
+  /**
+   * The key of `row` (received at `receivedMs`) added; false when it was there already. The same as has()
+   * then add() of dedupKey(row, receivedMs), without the key object: the fold does this once per row read,
+   * and a short-lived object per row was a good part of the garbage a page leaves.
+   */
+  addRow(row: KeyedRow, receivedMs: number): boolean {
+    const second = Math.floor(receivedMs / 1000);
+    const status = row.status;
+    const flag = statusFlag(status);
+    const recipient = row.recipientAddress ?? '';
+    let group = this.groups.get(second);
+    const hash = group?.legacy
+      ? legacyHash48({ second, flag, id: row.id, recipient, status })
+      : sipHash48(this.key, units, unitsOfFields(row.id, recipient, flag > 0 ? undefined : status));
+    if (!group) {
+      group = { rows: new Map(), others: new Set(), legacy: false };
+      this.groups.set(second, group);
+    }
+    if (flag === 0) {
+      if (group.others.has(hash)) return false;
+      group.others.add(hash);
+      return true;
+    }
+    const flags = group.rows.get(hash) ?? 0;
+    if ((flags & flag) !== 0) return false;
+    group.rows.set(hash, flags | flag);
+    return true;
   }
 
   private addHashed(second: number, hash: number, flag: number, legacy: boolean): void {

@@ -3,21 +3,21 @@
  * milliseconds). Shared by get-events and the fetch loop (fetch/fold.ts).
  */
 import type { TraceEvent } from '../engine/types.js';
-import { type GraphInstant, compareGraphInstants, parseGraphInstant, toIsoUtc } from './instant.js';
+import { compareGraphInstants, graphInstantMs, isoUtcOfMs, parseGraphInstant } from './instant.js';
 import type { MessageTraceRow } from './types.js';
 
 /**
  * The row becomes the event: the same object, with `_time` added. Rows are made for this by JSON.parse and
  * the page schema, and nothing else holds them once they are events; a copy of every row (thousands a
- * second) cost more CPU than the rest of building an event. `received` is the row's parsed receivedDateTime
- * when the caller already has it (the collection path).
+ * second) cost more CPU than the rest of building an event. `receivedMs` is the row's receivedDateTime in
+ * epoch milliseconds when the caller already has it (the collection path).
  */
-export function rowToEvent(row: MessageTraceRow, received?: GraphInstant): TraceEvent {
-  const instant = received ?? parseGraphInstant(row.receivedDateTime);
+export function rowToEvent(row: MessageTraceRow, receivedMs?: number): TraceEvent {
+  const epochMs = receivedMs ?? graphInstantMs(row.receivedDateTime);
   // Rows come through the page schema, which already refused unparseable times.
-  if (!instant) throw new RangeError('receivedDateTime is not an ISO 8601 date-time.');
+  if (epochMs === undefined) throw new RangeError('receivedDateTime is not an ISO 8601 date-time.');
   const event: Record<string, unknown> = row;
-  event._time = toIsoUtc(instant);
+  event._time = isoUtcOfMs(epochMs);
   return event as TraceEvent;
 }
 

@@ -47,43 +47,53 @@ function digitsAt(text: string, from: number, count: number): number {
   return value;
 }
 
-const SEPARATORS: readonly [number, number][] = [
-  [4, 0x2d], // -
-  [7, 0x2d], // -
-  [13, 0x3a], // :
-  [16, 0x3a], // :
-];
+// What readUtc read last (set when it returns true). The collection path reads every row's time twice (the
+// page check, the fold) and needs only its milliseconds or whether it is one: no object per row for that.
+let readEpochMs = 0;
+let readSubMsNanos = 0;
 
-/**
- * The form every row has, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read from its character codes without a
- * regular expression or a Date; `undefined` for anything else (parseAnyInstant then decides).
- */
-function parseUtcInstant(text: string): GraphInstant | undefined {
+/** The form every row has, as parseUtcInstant, into readEpochMs and readSubMsNanos; false for anything else. */
+function readUtc(text: string): boolean {
   const length = text.length;
-  if (length < 20 || length > 30 || (text.charCodeAt(length - 1) | 0x20) !== 0x7a /* z */) return undefined;
-  if ((text.charCodeAt(10) | 0x20) !== 0x74 /* t */) return undefined;
-  for (const [at, code] of SEPARATORS) if (text.charCodeAt(at) !== code) return undefined;
+  if (length < 20 || length > 30 || (text.charCodeAt(length - 1) | 0x20) !== 0x7a /* z */) return false;
+  if ((text.charCodeAt(10) | 0x20) !== 0x74 /* t */) return false;
+  // - - : :
+  if (text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return false;
   const year = digitsAt(text, 0, 4);
   const month = digitsAt(text, 5, 2);
   const day = digitsAt(text, 8, 2);
   const hour = digitsAt(text, 11, 2);
   const minute = digitsAt(text, 14, 2);
   const second = digitsAt(text, 17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
   let ms = 0;
   let subMsNanos = 0;
   const fractionDigits = length - 21;
   if (length !== 20) {
-    if (text.charCodeAt(19) !== 0x2e /* . */ || fractionDigits < 1 || fractionDigits > 9) return undefined;
+    if (text.charCodeAt(19) !== 0x2e /* . */ || fractionDigits < 1 || fractionDigits > 9) return false;
     const fraction = digitsAt(text, 20, fractionDigits);
-    if (fraction < 0) return undefined;
+    if (fraction < 0) return false;
     const nanos = fraction * 10 ** (9 - fractionDigits);
     ms = Math.floor(nanos / 1_000_000);
     subMsNanos = nanos - ms * 1_000_000;
   }
-  const epochMs = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
-  return { epochMs, subMsNanos };
+  readEpochMs = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+  readSubMsNanos = subMsNanos;
+  return true;
+}
+
+/**
+ * The form every row has, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read from its character codes without a
+ * regular expression or a Date; `undefined` for anything else (parseAnyInstant then decides).
+ */
+function parseUtcInstant(text: string): GraphInstant | undefined {
+  return readUtc(text) ? { epochMs: readEpochMs, subMsNanos: readSubMsNanos } : undefined;
+}
+
+/** parseGraphInstant's epoch milliseconds alone (undefined when it gives undefined), without its object. */
+export function graphInstantMs(text: string): number | undefined {
+  return readUtc(text) ? readEpochMs : parseAnyInstant(text)?.epochMs;
 }
 
 /** Any form Graph may write, offsets included. */
@@ -126,12 +136,17 @@ let lastPrefix = '';
 
 /** ISO 8601 UTC with milliseconds (`2026-01-01T10:05:23.123Z`): the form `_time` uses. */
 export function toIsoUtc(instant: GraphInstant): string {
-  const second = Math.floor(instant.epochMs / 1000);
-  const ms = instant.epochMs - second * 1000;
+  return isoUtcOfMs(instant.epochMs);
+}
+
+/** toIsoUtc of an instant given by its epoch milliseconds. */
+export function isoUtcOfMs(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  const ms = epochMs - second * 1000;
   if (second !== lastSecond) {
     const iso = new Date(second * 1000).toISOString();
     // Years past 9999 (or before 0) are written ±YYYYYY-…: no fixed prefix to keep.
-    if (iso.length !== 24) return new Date(instant.epochMs).toISOString();
+    if (iso.length !== 24) return new Date(epochMs).toISOString();
     lastSecond = second;
     lastPrefix = iso.slice(0, 20);
   }

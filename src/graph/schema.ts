@@ -12,14 +12,14 @@
  * documented fields checked, `status` respelled. Problems are zod issues with the field's path, as before.
  */
 import * as z from 'zod';
-import { parseGraphInstant } from './instant.js';
+import { graphInstantMs } from './instant.js';
 import type { MessageTraceDetail, MessageTraceRow } from './types.js';
 
 /** What one field must hold: the problem with its value (said without the value), or undefined. */
 type FieldRule = (value: unknown) => string | undefined;
 
 const dateTimeOffset: FieldRule = (value) =>
-  typeof value !== 'string' ? 'must be a date-time string' : parseGraphInstant(value) === undefined ? 'is not an ISO 8601 date-time with a time zone' : undefined;
+  typeof value !== 'string' ? 'must be a date-time string' : graphInstantMs(value) === undefined ? 'is not an ISO 8601 date-time with a time zone' : undefined;
 const requiredString: FieldRule = (value) => (typeof value === 'string' ? undefined : 'must be a string');
 const nonEmptyString: FieldRule = (value) => (typeof value === 'string' && value.length > 0 ? undefined : 'must be a non-empty string');
 const nullableString: FieldRule = (value) => (value === undefined || value === null || typeof value === 'string' ? undefined : 'must be a string or null');

@@ -44,6 +44,27 @@ describe('dedup keys', () => {
     expect(seen.has(dedupKey({ ...row, id: 'b' }, T))).toBe(true);
   });
 
+  it('addRow says whether a row is new exactly as has() then add() do, and stores the same keys', () => {
+    const rowArb = fc.record({
+      id: fc.constantFrom('a1', 'a2', 'b'),
+      recipientAddress: fc.constantFrom('bob@contoso.com', 'eve@contoso.com', null, undefined),
+      status: fc.constantFrom('pending', 'Delivered', 'failed', 'somethingNew', 'recalled'),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(rowArb, fc.integer({ min: 0, max: 2500 })), { maxLength: 40 }), (reads) => {
+        const byRow = new SeenSet();
+        const byKey = new SeenSet(Buffer.from(byRow.seed, 'hex'));
+        for (const [read, offsetMs] of reads) {
+          const key = dedupKey(read, T + offsetMs);
+          const isNew = !byKey.has(key);
+          if (isNew) byKey.add(key);
+          expect(byRow.addRow(read, T + offsetMs)).toBe(isNew);
+        }
+        expect(byRow.serialize()).toBe(byKey.serialize());
+      }),
+    );
+  });
+
   it('round-trips through its serialized form, which is deterministic', () => {
     const seen = new SeenSet();
     for (let i = 0; i < 500; i++) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareRowsByReceived, rowToEvent } from '../../src/graph/event.js';
-import { compareGraphInstants, parseGraphInstant, toIsoUtc } from '../../src/graph/instant.js';
+import { compareGraphInstants, graphInstantMs, isoUtcOfMs, parseGraphInstant, toIsoUtc } from '../../src/graph/instant.js';
 import { messageTraceDetailPageSchema, messageTracePageSchema, messageTraceRowSchema } from '../../src/graph/schema.js';
 import type { MessageTraceRow } from '../../src/graph/types.js';
 import { row } from './graph-test-kit.js';
@@ -14,6 +14,7 @@ describe('parseGraphInstant', () => {
     ['2026-01-01T12:05:23.5+02:00', Date.UTC(2026, 0, 1, 10, 5, 23, 500), 0],
   ])('%s', (text, epochMs, subMsNanos) => {
     expect(parseGraphInstant(text)).toEqual({ epochMs, subMsNanos });
+    expect(graphInstantMs(text)).toBe(epochMs);
   });
 
   it.each([
@@ -37,6 +38,7 @@ describe('parseGraphInstant', () => {
     'refuses %j',
     (text) => {
       expect(parseGraphInstant(text)).toBeUndefined();
+      expect(graphInstantMs(text)).toBeUndefined();
     },
   );
 
@@ -61,10 +63,12 @@ describe('parseGraphInstant', () => {
           date.setUTCFullYear(year, month - 1, day);
           if (date.getUTCDate() !== day) {
             expect(parsed).toBeUndefined(); // 31 April, 29 February of a common year
+            expect(graphInstantMs(`${base}${zulu}`)).toBeUndefined();
             return;
           }
           date.setUTCHours(hour, minute, second, Number(fraction.padEnd(3, '0').slice(0, 3)));
           expect(parsed).toEqual({ epochMs: date.getTime(), subMsNanos: Number(fraction.padEnd(9, '0').slice(3)) });
+          expect(graphInstantMs(`${base}${zulu}`)).toBe(date.getTime());
           expect(parseGraphInstant(`${base}+00:00`)).toEqual(parsed);
         },
       ),
@@ -78,6 +82,7 @@ describe('parseGraphInstant', () => {
         for (const start of starts) {
           for (const epochMs of [start, start + step, start - step, start + 1000]) {
             expect(toIsoUtc({ epochMs, subMsNanos: 0 })).toBe(new Date(epochMs).toISOString());
+            expect(isoUtcOfMs(epochMs)).toBe(new Date(epochMs).toISOString());
           }
         }
       }),
