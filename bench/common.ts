@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Engine, EventMeta, JsonObject, Logger, TraceEvent } from '../src/engine/types.js';
+import type { SimulatedTenant } from '../src/simulator/index.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60_000;
@@ -96,15 +97,8 @@ export class SinkEngine implements Engine {
   }
 }
 
-/** What `simulate --info-file` writes. */
-export interface SimulatorInfo {
-  graphUrl: string;
-  authorityUrl: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  caCertPath: string;
-}
+/** What `simulate --info-file` writes (simulator/cli.ts `connectionInfo`) and the bench reads of it. */
+export type SimulatorInfo = Pick<SimulatedTenant, 'graphUrl' | 'authorityUrl' | 'tenantId' | 'clientId' | 'clientSecret' | 'caCertPath'>;
 
 export interface SimulatorProcess {
   info: SimulatorInfo;

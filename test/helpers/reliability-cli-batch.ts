@@ -3,9 +3,8 @@
  * `{cases: [{argv, env}], watchDir}` as JSON on stdin, runs each through `runCli` with captured output,
  * snapshots `watchDir` around each case and prints one JSON array of results on stdout.
  */
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/run-cli.js';
+import { captureIo } from './capture-io.js';
 import { snapshotDir } from './reliability.js';
 
 export interface BatchCase {
@@ -27,28 +26,15 @@ const { cases, watchDir } = JSON.parse(input) as { cases: BatchCase[]; watchDir:
 
 const results: BatchResult[] = [];
 for (const testCase of cases) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
+  const captured = captureIo(testCase.env);
+  // A batch never signals the CLI; should it ask to force an exit, the case's exit code says what happened.
+  captured.io.forceExit = () => undefined;
   const before = await snapshotDir(watchDir);
-  const code = await runCli(testCase.argv, {
-    stdout,
-    stderr,
-    env: testCase.env,
-    signals: new EventEmitter(),
-    forceExit: () => undefined,
-  });
+  const code = await runCli(testCase.argv, captured.io);
   const after = await snapshotDir(watchDir);
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   const changed = [...keys].filter((key) => before[key] !== after[key]);
-  results.push({ code, stdout: out, stderr: err, changed });
+  results.push({ code, stdout: captured.stdout(), stderr: captured.stderr(), changed });
 }
 process.stdout.write(JSON.stringify(results));
 process.exit(0);
