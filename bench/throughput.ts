@@ -44,6 +44,8 @@ export interface ThroughputResult {
   simulatorCpuMicrosPerEventFloor: number | undefined;
   simulatorCpuMicrosPerEventCollector: number | undefined;
   throughputRatio: number;
+  /** collectorCpuMicrosPerEvent / floorCpuMicrosPerEvent. */
+  cpuPerEventRatio: number;
   passes: PassResult[];
 }
 
@@ -145,15 +147,22 @@ async function timed(
   };
 }
 
-const PASSES = Number(process.env.BENCH_THROUGHPUT_PASSES ?? 2);
+/**
+ * Rounds of (floor, collector): two by default, three with --full (the best of three shaves more of the
+ * shared cores' noise, on both sides alike); `BENCH_THROUGHPUT_PASSES` overrides either.
+ */
+export function throughputPasses(full: boolean): number {
+  const override = Number(process.env.BENCH_THROUGHPUT_PASSES);
+  return Number.isInteger(override) && override > 0 ? override : full ? 3 : 2;
+}
 
-export async function runThroughput(sim: SimulatorProcess, rowsTarget: number, log: (line: string) => void): Promise<ThroughputResult> {
+export async function runThroughput(sim: SimulatorProcess, rowsTarget: number, log: (line: string) => void, passCount = throughputPasses(false)): Promise<ThroughputResult> {
   // The simulator's history starts one day before it was ready; start a little after that.
   const startMs = floorSecond(sim.readyAtMs - DAY + MINUTE);
   const dispatcher = new Agent({ connect: { ca: sim.caCertPem } });
   const passes: PassResult[] = [];
   try {
-    for (let pass = 0; pass < PASSES; pass++) {
+    for (let pass = 0; pass < passCount; pass++) {
       // The collector ends its window a minute before now (its safety margin); so does the floor.
       passes.push(await timed('floor', sim, () => floorPass(sim, startMs, Date.now() - MINUTE, dispatcher)));
       log(`  floor:     ${JSON.stringify(passes.at(-1))}`);
@@ -167,19 +176,24 @@ export async function runThroughput(sim: SimulatorProcess, rowsTarget: number, l
     passes.filter((p) => p.kind === kind).reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
   const floor = best('floor');
   const collector = best('collector');
+  // CPU per event: the least each side needed over its passes.
+  const leastCpu = (kind: PassResult['kind']): number => Math.min(...passes.filter((p) => p.kind === kind).map((p) => p.cpuMicrosPerEvent));
+  const floorCpu = leastCpu('floor');
+  const collectorCpu = leastCpu('collector');
   const simPerEvent = (p: PassResult) => (p.simulatorCpuMicros === undefined ? undefined : round(p.simulatorCpuMicros / Math.max(1, p.events), 2));
   return {
     rowsTarget,
     window: { start: new Date(startMs).toISOString(), end: 'now - 1 min at each pass' },
     floorEventsPerSecond: floor.eventsPerSecond,
-    floorCpuMicrosPerEvent: Math.min(...passes.filter((p) => p.kind === 'floor').map((p) => p.cpuMicrosPerEvent)),
+    floorCpuMicrosPerEvent: floorCpu,
     collectorEventsPerSecond: collector.eventsPerSecond,
-    collectorCpuMicrosPerEvent: Math.min(...passes.filter((p) => p.kind === 'collector').map((p) => p.cpuMicrosPerEvent)),
+    collectorCpuMicrosPerEvent: collectorCpu,
     collectorRequests: collector.requests,
     floorRequests: floor.requests,
     simulatorCpuMicrosPerEventFloor: simPerEvent(floor),
     simulatorCpuMicrosPerEventCollector: simPerEvent(collector),
     throughputRatio: round(collector.eventsPerSecond / floor.eventsPerSecond, 3),
+    cpuPerEventRatio: round(collectorCpu / floorCpu, 2),
     passes,
   };
 }
