@@ -5,6 +5,11 @@
  * The lock is a file named `lock` holding the owner's pid, host and start time. It is created complete:
  * written to a private candidate file, then hard-linked to `lock`, which fails with EEXIST when another
  * process holds it. A lock whose pid is dead on this host is stale (the owner crashed) and is taken over.
+ *
+ * A live pid is not proof enough: pids are reused, and after a reboot (or a container restart, where the
+ * collector is often pid 1 or 7 again) the dead owner's pid may well belong to another process, or to this
+ * one. So the lock also records the owner's identity where the system gives one (Linux: the boot id and the
+ * process's start time in clock ticks, from /proc), and a pid whose identity differs is not the owner.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
@@ -23,6 +28,8 @@ const lockOwnerSchema = z.object({
   startedAt: z.string(),
   /** Random per acquisition, so a process can tell its own lock from a later one with a reused pid. */
   token: z.string(),
+  /** processIdentity(pid) when the lock was taken; absent in locks written before it was recorded. */
+  identity: z.string().optional(),
 });
 
 export type LockOwner = z.infer<typeof lockOwnerSchema>;
@@ -37,6 +44,8 @@ export interface AcquireLockOptions {
   now?: () => number;
   /** Whether a pid runs on this host; replaceable in tests. */
   isProcessAlive?: (pid: number) => boolean;
+  /** Who runs as a pid on this host now (processIdentity); replaceable in tests. */
+  processIdentity?: (pid: number) => string | undefined;
 }
 
 export function isProcessAlive(pid: number): boolean {
@@ -47,6 +56,40 @@ export function isProcessAlive(pid: number): boolean {
     // EPERM: the process exists but belongs to another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * What tells one process from a later one with the same pid: the boot id and the process's start time
+ * (field 22 of /proc/<pid>/stat, clock ticks since boot). Undefined where /proc has neither (not Linux,
+ * or the pid is gone).
+ */
+export function processIdentity(pid: number): string | undefined {
+  try {
+    return identityFromProc(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'), readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The identity from the boot id file's text and a /proc/<pid>/stat line; undefined when either is malformed. */
+export function identityFromProc(bootIdText: string, statText: string): string | undefined {
+  const bootId = bootIdText.trim();
+  // The command name (field 2) is in parentheses and may hold spaces and ')': the fields after it start
+  // past the last ')'. Field 3 is the first of them, so field 22 is the 20th.
+  const closing = statText.lastIndexOf(')');
+  const startTicks = closing === -1 ? undefined : statText.slice(closing + 2).split(' ')[19];
+  return bootId !== '' && startTicks !== undefined && /^\d+$/.test(startTicks) ? `${bootId}/${startTicks}` : undefined;
+}
+
+/**
+ * Whether the lock's owner still runs: its pid is alive and, when the lock recorded who it was, the pid
+ * is still that process (not a reused pid, not a pid from before a reboot).
+ */
+function ownerRuns(owner: LockOwner, alive: (pid: number) => boolean, identityOf: (pid: number) => string | undefined): boolean {
+  if (!alive(owner.pid)) return false;
+  if (owner.identity === undefined) return true;
+  const now = identityOf(owner.pid);
+  return now === undefined || now === owner.identity;
 }
 
 function errnoCode(error: unknown): string | undefined {
@@ -147,11 +190,14 @@ async function removeStale(lockPath: string, stale: LockOwner, nowMs: number): P
 export async function acquireStateLock(dir: string, options: AcquireLockOptions = {}): Promise<StateLock> {
   const lockPath = join(dir, LOCK_FILE_NAME);
   const alive = options.isProcessAlive ?? isProcessAlive;
+  const identityOf = options.processIdentity ?? processIdentity;
+  const identity = identityOf(process.pid);
   const owner: LockOwner = {
     pid: process.pid,
     hostname: hostname(),
     startedAt: new Date((options.now ?? Date.now)()).toISOString(),
     token: randomBytes(8).toString('hex'),
+    ...(identity === undefined ? {} : { identity }),
   };
 
   // Two attempts: the second follows the removal of a stale lock.
@@ -162,7 +208,7 @@ export async function acquireStateLock(dir: string, options: AcquireLockOptions 
     }
     const current = await readOwner(lockPath);
     // A pid can be checked only on its own host; a lock from another host is respected.
-    const stale = current !== undefined && current.hostname === owner.hostname && !alive(current.pid);
+    const stale = current !== undefined && current.hostname === owner.hostname && !ownerRuns(current, alive, identityOf);
     if (!stale || !(await removeStale(lockPath, current, Date.now()))) {
       throw lockedError(dir, lockPath, current ?? (await readOwner(lockPath)));
     }

@@ -11,7 +11,7 @@ import {
   LAST_RUN_FILE_NAME,
   openFileEngine,
 } from '../../src/standalone/file-engine.js';
-import { LOCK_FILE_NAME } from '../../src/standalone/lock.js';
+import { identityFromProc, LOCK_FILE_NAME, processIdentity } from '../../src/standalone/lock.js';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { createStderrLogger, formatLogLine, logLevelFromEnv } from '../../src/standalone/stderr-logger.js';
 import { EVENT_META, type Logger } from '../../src/engine/types.js';
@@ -280,6 +280,49 @@ describe('state directory lock', () => {
     await writeFile(done, '');
     await Promise.all(contenders.map((contender) => once(contender, 'exit')));
     expect(results).toEqual(['OPENED', 'state_locked', 'state_locked']);
+  });
+
+  // Pids are reused: after a reboot or a container restart the dead owner's pid may be any live process,
+  // this one included. The lock records who its owner was, and a live pid that is someone else is stale.
+  const procHasIdentity = processIdentity(process.pid) !== undefined;
+
+  it.runIf(procHasIdentity)('takes over a lock whose pid is alive but is not the process that took it (reused pid)', async () => {
+    await open();
+    await opened.splice(0)[0]?.close();
+    await writeFile(
+      join(dir, LOCK_FILE_NAME),
+      JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'before-reboot', identity: 'another-boot/4242' }),
+    );
+    const engine = await open();
+    expect(await engine.getLastRun()).toEqual({});
+    const lock = JSON.parse(await readFile(join(dir, LOCK_FILE_NAME), 'utf8')) as { pid: number; identity?: string; token: string };
+    expect(lock.pid).toBe(process.pid);
+    expect(lock.identity).toBe(processIdentity(process.pid));
+    expect(lock.token).not.toBe('before-reboot');
+  });
+
+  it.runIf(procHasIdentity)('respects a lock whose pid is still the process that took it', async () => {
+    const child = spawnSnippet('console.log("READY"); setInterval(() => {}, 1000);');
+    await waitForLine(child, 'READY');
+    await open();
+    await opened.splice(0)[0]?.close();
+    const pid = child.pid as number;
+    await writeFile(
+      join(dir, LOCK_FILE_NAME),
+      JSON.stringify({ pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'live', identity: processIdentity(pid) }),
+    );
+    const error = await failureOf(openFileEngine({ dir, log: quietLog }));
+    expect(error.code).toBe('state_locked');
+    expect(error.message).toContain(`process ${pid}`);
+  });
+
+  it('reads a process identity from /proc text, whatever its command name holds', () => {
+    const fields = (name: string) => `4321 (${name}) S 1 4321 4321 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 1000 200 18446744073709551615`;
+    expect(identityFromProc('boot-a\n', fields('node'))).toBe('boot-a/987654');
+    expect(identityFromProc('boot-a\n', fields('a) S 9 (b'))).toBe('boot-a/987654');
+    expect(identityFromProc('boot-a', fields('node'))).not.toBe(identityFromProc('boot-b', fields('node')));
+    expect(identityFromProc('', fields('node'))).toBeUndefined();
+    expect(identityFromProc('boot-a', '4321 (node) S 1')).toBeUndefined();
   });
 
   it('respects a lock from another host and one it cannot read', async () => {
