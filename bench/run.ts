@@ -64,7 +64,8 @@ const TARGETS: Record<string, Target> = {
   peakRssMb5k: { max: 100 },
   rssGrowthBytesPerEvent: { max: 2048 },
   maxRequestsPer5Min: { max: 45 },
-  maxLagSeconds: { max: 120 },
+  // maxLagSeconds (the largest lag of any row or status) is reported without a verdict: issue 16 replaced its
+  // 120 s bound by two p99 bounds, new rows within two intervals and status changes within 5 minutes.
   newRowLagP99Seconds: { max: 120 },
   statusChangeLagP99Seconds: { max: 300 },
   maxLastRunBytes: { max: 1_048_576 },
@@ -87,7 +88,6 @@ const TARGETS: Record<string, Target> = {
 const PARTIAL: Record<string, (result: Record<string, unknown>) => boolean> = {
   backfillRatio: (r) => r.backfillCaughtUp === false,
   maxRequestsPer5Min: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
-  maxLagSeconds: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   maxLastRunBytes: (r) => typeof r.steadyVirtualMinutesRun === 'number' && r.steadyVirtualMinutesRun < 140,
   tenantsMissing: (r) => typeof r.tenantsVirtualMinutesRun === 'number' && r.tenantsVirtualMinutesRun < 45,
   tenantsDuplicated: (r) => typeof r.tenantsVirtualMinutesRun === 'number' && r.tenantsVirtualMinutesRun < 45,
