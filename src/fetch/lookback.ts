@@ -37,6 +37,7 @@
  */
 import type { BudgetShape } from '../http/budget.js';
 import { floorSecond, MINUTE_MS } from '../graph/limits.js';
+import { visibleRows } from './window.js';
 
 /** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
 export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {
@@ -86,6 +87,8 @@ export interface RereadInput {
   lookbackMs: number;
   /** Where windows may end now (now − margin). */
   latestEndMs: number;
+  /** The run's clock, for the rows visible now (default: latestEndMs). */
+  nowMs?: number;
   rowsPerMinute: number | undefined;
   /** Rows a window is planned for. */
   windowRows: number;
@@ -140,6 +143,8 @@ export interface RereadPlan {
   settledEndMs?: number;
   /** `tiered`: the young pass plans its windows for the rows visible now (window.ts `visibleRampMs`). */
   visibleRampMs?: number;
+  /** `tiered`, settling run of a split round: the status band, read apart from the young part's older share. */
+  statusBand?: { fromMs: number; untilMs: number };
 }
 
 /**
@@ -221,29 +226,88 @@ export const ROUND_RUNS = 2;
 function planTiered(
   input: RereadInput,
   allowance: number,
-): Pick<RereadPlan, 'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'> {
-  const { cursorMs, readUpToMs, latestEndMs, lookbackMs } = input;
+): Pick<
+  RereadPlan,
+  'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'statusBand' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'
+> {
+  const { cursorMs, readUpToMs, latestEndMs, lookbackMs, intervalMs } = input;
   const common = { order: 'tiered' as const, runRequests: Math.max(0, Math.min(allowance, input.remainingRequests)), roundIntervals: ROUND_RUNS };
+  const visibleRampMs = VISIBLE_SHARE * lookbackMs;
+  const inLookback = (ms: number): number => Math.max(cursorMs, Math.min(readUpToMs, floorSecond(ms)));
   // Not past readUpTo: the cursor it moves must stay behind where the other passes start.
-  const settledEndMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - lookbackMs)));
+  const settledEndMs = inLookback(latestEndMs - lookbackMs);
   const bandFromMs = Math.max(settledEndMs, floorSecond(latestEndMs - STATUS_BAND.fromShare * lookbackMs));
   const bandUntilMs = Math.min(readUpToMs, floorSecond(latestEndMs - STATUS_BAND.toShare * lookbackMs));
+  const youngFromMs = inLookback(latestEndMs - YOUNG_SHARE * lookbackMs);
+  const cost = roundCost(input, visibleRampMs);
+  // Young runs this dear would take the busiest budget window past the limit: the young listing's oldest
+  // interval moves to the settling runs (and the band goes, if the round does not fit with it).
+  const sliced =
+    busiestWindow(input, cost.young, cost.settling) > input.budget.limit &&
+    busiestWindow(input, cost.youngSliced, cost.settling - cost.band + cost.slice) < busiestWindow(input, cost.young, cost.settling);
   const youngDue = input.rereadFromMs !== undefined && input.rereadFromMs > cursorMs && input.rereadFromMs < readUpToMs;
+  if (!youngDue && sliced) {
+    // The slice: the interval behind the one the young run starts at next run (where this run's ends).
+    const sliceFromMs = inLookback(youngFromMs + intervalMs);
+    const sliceUntilMs = inLookback(sliceFromMs + intervalMs);
+    // The band too, if the busiest budget window of the round still fits the limit with it.
+    const band = bandFromMs < bandUntilMs && busiestWindow(input, cost.youngSliced, cost.settling + cost.slice) <= input.budget.limit;
+    if (sliceUntilMs > sliceFromMs) {
+      return {
+        ...common,
+        rereadFromMs: sliceFromMs,
+        rereadUntilMs: sliceUntilMs,
+        settledEndMs,
+        ...(band ? { statusBand: { fromMs: bandFromMs, untilMs: bandUntilMs } } : {}),
+        roundStart: true,
+      };
+    }
+  }
   if (!youngDue && bandFromMs < bandUntilMs) {
     return { ...common, rereadFromMs: bandFromMs, rereadUntilMs: bandUntilMs, settledEndMs, roundStart: true };
   }
   // Young run: from the young part's start, or on from where a young run cut short stopped.
-  const youngFromMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - YOUNG_SHARE * lookbackMs)));
   const rereadFromMs = youngDue ? Math.max(youngFromMs, input.rereadFromMs as number) : youngFromMs;
   // The round's share is two runs' (2A): the young run may take what the settling run leaves of it, so that
-  // from about 15,000,000 rows a day, where the young listing alone needs more than A, it is still read
-  // whole every other run (while the budget has room) instead of in three runs.
-  const rows = (ms: number): number => ((input.rowsPerMinute ?? 0) * ms) / MINUTE_MS;
-  const settling =
-    estimateRequests(rows(ROUND_RUNS * input.intervalMs), input.windowRows, input.pageSize) +
-    estimateRequests(rows((STATUS_BAND.fromShare - STATUS_BAND.toShare) * lookbackMs), input.windowRows, input.pageSize) +
-    // The new data: one interval, of which few rows are visible yet (VISIBLE_SHARE's ramp).
-    estimateRequests(rows(input.intervalMs) * Math.min(1, input.intervalMs / (VISIBLE_SHARE * lookbackMs)), input.windowRows, input.pageSize);
+  // a young listing a little over one run's share is still read whole every other run (while the budget has
+  // room) instead of in three runs.
+  const settling = sliced ? cost.settling - cost.band + cost.slice : cost.settling;
   const runRequests = Math.max(0, Math.min(ROUND_RUNS * allowance - settling, input.remainingRequests));
-  return { ...common, runRequests, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs: VISIBLE_SHARE * lookbackMs };
+  return { ...common, runRequests, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs };
+}
+
+/** Estimated requests of a round's listings at the density: each one's windows and its last, part-full page. */
+interface RoundCost {
+  /** The settling run: the settled part (ROUND_RUNS intervals), the status band, the new data. */
+  settling: number;
+  band: number;
+  /** One interval of settled rows (the slice). */
+  slice: number;
+  /** The young part and the new data in one listing, the rows visible now; without its oldest interval. */
+  young: number;
+  youngSliced: number;
+}
+
+function roundCost(input: RereadInput, visibleRampMs: number): RoundCost {
+  const rate = input.rowsPerMinute ?? 0;
+  const nowMs = input.nowMs ?? input.latestEndMs;
+  const requests = (rows: number): number => estimateRequests(rows, input.windowRows, input.pageSize);
+  const rows = (ms: number): number => (rate * ms) / MINUTE_MS;
+  const visible = (fromMs: number, toMs: number): number => visibleRows(fromMs, toMs, rate, nowMs, visibleRampMs);
+  const band = requests(rows((STATUS_BAND.fromShare - STATUS_BAND.toShare) * input.lookbackMs));
+  const youngFromMs = input.latestEndMs - YOUNG_SHARE * input.lookbackMs;
+  return {
+    // The new data: one interval, of which few rows are visible yet.
+    settling: requests(rows(ROUND_RUNS * input.intervalMs)) + band + requests(visible(input.latestEndMs - input.intervalMs, input.latestEndMs)),
+    band,
+    slice: requests(rows(input.intervalMs)),
+    young: requests(visible(youngFromMs, input.latestEndMs)),
+    youngSliced: requests(visible(youngFromMs + input.intervalMs, input.latestEndMs)),
+  };
+}
+
+/** Requests in the busiest budget window of runs alternating between these two costs. */
+function busiestWindow(input: RereadInput, oneRun: number, otherRun: number): number {
+  const runs = Math.max(1, Math.round(input.budget.windowMs / input.intervalMs));
+  return Math.ceil(runs / 2) * Math.max(oneRun, otherRun) + Math.floor(runs / 2) * Math.min(oneRun, otherRun);
 }
