@@ -207,10 +207,10 @@ function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
     const young: Pass = { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round };
     return [...settled, plan.visibleRampMs === undefined ? young : { ...young, visibleRampMs: plan.visibleRampMs }];
   }
-  // A split round's settling run: the band apart (if read), then the young part's older share up to the split.
+  // A sliced round's settling run reads the band apart (if the round fits with it), then the slice, whose end
+  // (left in rereadFrom) is where the young run starts.
   const band: Pass[] = plan.statusBand ? [{ fromMs: plan.statusBand.fromMs, untilMs: plan.statusBand.untilMs, reread: undefined }] : [];
-  const rest: Pass = { fromMs: plan.rereadFromMs, untilMs, reread: round };
-  return [...settled, newData, ...band, plan.visibleRampMs === undefined ? rest : { ...rest, visibleRampMs: plan.visibleRampMs }];
+  return [...settled, newData, ...band, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
 }
 
 /** What the run did so far, for the summary. */

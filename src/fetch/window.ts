@@ -39,7 +39,7 @@ export interface FetchTuning {
    * what a window cut short costs to read again, and the requests one needs (run.ts keeps a window well
    * within the request budget). Every window ends in a part-full page, so at high volume fewer, longer
    * windows cost fewer requests: at 25,000,000 rows a day the young listing of the look-back re-read (about
-   * 103,000 visible rows, lookback.ts) is one window of 21 pages instead of six of 4 (and 27 requests).
+   * 103,000 visible rows, lookback.ts) is one window of 21 pages instead of six, 23 requests.
    */
   maxWindowRows: number;
   /** A window may grow at most this many times over the previous one in a run. */
