@@ -300,8 +300,9 @@ interface RoundCost {
   band: number;
   /** One interval of settled rows (the slice). */
   slice: number;
-  /** The young part and the new data in one listing, the rows visible now; without its oldest interval. */
+  /** The young part and the new data in one listing, the rows visible now. */
   young: number;
+  /** The same without its oldest interval (the slice). */
   youngSliced: number;
 }
 
