@@ -48,7 +48,7 @@
  */
 import type { BudgetShape } from '../http/budget.js';
 import { floorSecond, MINUTE_MS } from '../graph/limits.js';
-import { visibleRows } from './window.js';
+import { visibleRows, windowRowsFor } from './window.js';
 
 /** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
 export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {
@@ -158,6 +158,9 @@ export interface RereadPlan {
   statusBand?: { fromMs: number; untilMs: number };
 }
 
+/** Pages up to which the look-back and the new data are read whole every run, in one listing. */
+export const ONE_LISTING_PAGES = 4;
+
 /**
  * How this run reads. One pass from the cursor, uncapped, when there is nothing to re-read, the density is
  * unknown, everything fits in one window, or far behind; else the new data first, then the re-read from
@@ -190,8 +193,11 @@ export function planReread(input: RereadInput): RereadPlan {
   if (input.readUpToMs <= input.cursorMs) return fromCursor('nothing_to_reread');
   if (rate === undefined) return fromCursor('density_unknown');
   const newRows = rowsIn(input.readUpToMs, input.latestEndMs);
-  if (rowsIn(input.cursorMs, input.latestEndMs) <= input.windowRows) return fromCursor('one_window');
-  if (newRows > Math.max(input.windowRows, rowsIn(0, input.lookbackMs))) return fromCursor('backlog');
+  // "Small" is a few pages, not a window: windows may be long (window.ts maxWindowRows), and a look-back of
+  // 23 pages (10M rows a day) read whole every run costs far more than the tiered plan.
+  const smallRows = Math.min(input.windowRows, windowRowsFor(ONE_LISTING_PAGES * input.pageSize, input.pageSize));
+  if (rowsIn(input.cursorMs, input.latestEndMs) <= smallRows) return fromCursor('one_window');
+  if (newRows > Math.max(smallRows, rowsIn(0, input.lookbackMs))) return fromCursor('backlog');
   const usualSpanMs = input.lookbackMs + (Number.isFinite(k) ? k : MAX_ROUND_INTERVALS) * input.intervalMs;
   if (input.readUpToMs - input.cursorMs > 2 * usualSpanMs) {
     // Overgrown: start over at the cursor, uncapped, so the cursor (and the state with it) moves this run.

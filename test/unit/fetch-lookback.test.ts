@@ -13,7 +13,7 @@ import {
   VISIBLE_SHARE,
   YOUNG_SHARE,
 } from '../../src/fetch/lookback.js';
-import { windowRowsFor } from '../../src/fetch/window.js';
+import { DEFAULT_TUNING, windowRowsFor } from '../../src/fetch/window.js';
 
 const MINUTE = 60_000;
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -112,6 +112,14 @@ describe('planReread', () => {
   it('reads from the cursor, uncapped, when there is nothing to re-read or no density yet', () => {
     expect(planReread(steady(1e7, { readUpToMs: NOW - 17 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'nothing_to_reread', runRequests: Infinity });
     expect(planReread(steady(1e7, { rowsPerMinute: undefined }))).toMatchObject({ order: 'from_cursor', reason: 'density_unknown' });
+  });
+
+  it('long windows do not make a large look-back "one window": 10M rows a day stays tiered', () => {
+    // Windows of up to 120,000 rows (window.ts) hold the whole 15-minute look-back at 10M (104,000 rows), but
+    // reading it whole every run would cost 21 requests a run; one listing is for a few pages only.
+    const long = windowRowsFor(DEFAULT_TUNING.maxWindowRows, 5000);
+    expect(planReread(steady(1e7, { windowRows: long, cursorMs: NOW - 16 * MINUTE })).order).toBe('tiered');
+    expect(planReread(steady(1e6, { windowRows: long, cursorMs: NOW - 16 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'one_window' });
   });
 
   it('a small tenant: one listing from the cursor, as every run always did', () => {
