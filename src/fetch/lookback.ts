@@ -124,7 +124,7 @@ export type RereadReason =
   /** Nothing between cursor and readUpTo: reading from the cursor is reading the new data. */
   | 'nothing_to_reread'
   | 'density_unknown'
-  /** Look-back and new data fit in one window: one listing, as every run always did. */
+  /** Look-back and new data are a few pages (ONE_LISTING_PAGES): one listing, as every run always did. */
   | 'one_window'
   /** Far behind: a backlog read from the cursor moves the cursor as it goes. */
   | 'backlog'
@@ -163,7 +163,7 @@ export const ONE_LISTING_PAGES = 4;
 
 /**
  * How this run reads. One pass from the cursor, uncapped, when there is nothing to re-read, the density is
- * unknown, everything fits in one window, or far behind; else the new data first, then the re-read from
+ * unknown, everything is a few pages, or far behind; else the new data first, then the re-read from
  * where it stopped, within this run's share: min(A, what the budget has left). At least one window of the
  * re-read is read every run, whatever the share, so the cursor always moves eventually.
  */
