@@ -28,15 +28,27 @@
  * and a listing's last page is seldom full, so the plan also keeps listings few and long: the young part
  * and the new data are one listing, the settled part is read two intervals at a time, and the young
  * listing's windows are planned for the rows visible now (window.ts `visibleRampMs`).
- * At 10,000,000 rows a day this spends about 45 requests per 5 minutes (bench/steady.ts), where
+ * At 10,000,000 rows a day this spends 42 to 43 requests per 5 minutes (bench/reread-scaled.ts, 50×), where
  * re-reading the young part half per run spent 55 and the whole look-back in rounds 69 to 79; every new row
  * is still read within two intervals of showing, every later status within 5 minutes.
+ *
+ * At 25,000,000 rows a day the round is as dear as the budget allows: the young listing (about 103,000
+ * visible rows, 21 pages) three times and the settling run (settled part 7, new data 1, band 4) twice in a
+ * rolling 5 minutes is more than 90, so young runs were cut short and their youngest rows waited a third
+ * interval (new-row lag p99 175 s). Two things bring it within 90. The young listing's oldest interval (rows
+ * 10 to 11 minutes old, all visible by then) moves to the settling run as a slice: read one interval after
+ * the young run, it still reads every row there within two intervals of showing, and costs no more rows
+ * (any wider a split would read a minute of rows twice). The status band goes when the round does not fit
+ * with it (a later status may then wait for the settled pass, up to about 7 minutes). And windows are long
+ * (window.ts `maxWindowRows`), so the young listing is one window, not six ending in part-full pages.
+ * Measured (50×, seeds 42, 7, 1234): 87 to 90 requests per 5 minutes, new rows within 120 s, 0/0.
  *
  * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
  */
 import type { BudgetShape } from '../http/budget.js';
 import { floorSecond, MINUTE_MS } from '../graph/limits.js';
+import { visibleRows, windowRowsFor } from './window.js';
 
 /** Requests to read `rows` in windows of `windowRows`: full pages per window plus the last one's part. */
 export function estimateRequests(rows: number, windowRows: number, pageSize: number): number {
@@ -86,6 +98,8 @@ export interface RereadInput {
   lookbackMs: number;
   /** Where windows may end now (now − margin). */
   latestEndMs: number;
+  /** The run's clock, for the rows visible now (default: latestEndMs). */
+  nowMs?: number;
   rowsPerMinute: number | undefined;
   /** Rows a window is planned for. */
   windowRows: number;
@@ -110,7 +124,7 @@ export type RereadReason =
   /** Nothing between cursor and readUpTo: reading from the cursor is reading the new data. */
   | 'nothing_to_reread'
   | 'density_unknown'
-  /** Look-back and new data fit in one window: one listing, as every run always did. */
+  /** Look-back and new data are a few pages (ONE_LISTING_PAGES): one listing, as every run always did. */
   | 'one_window'
   /** Far behind: a backlog read from the cursor moves the cursor as it goes. */
   | 'backlog'
@@ -140,11 +154,16 @@ export interface RereadPlan {
   settledEndMs?: number;
   /** `tiered`: the young pass plans its windows for the rows visible now (window.ts `visibleRampMs`). */
   visibleRampMs?: number;
+  /** `tiered`, settling run of a sliced round: the status band, read apart from the slice (if the round fits with it). */
+  statusBand?: { fromMs: number; untilMs: number };
 }
+
+/** Pages up to which the look-back and the new data are read whole every run, in one listing. */
+export const ONE_LISTING_PAGES = 4;
 
 /**
  * How this run reads. One pass from the cursor, uncapped, when there is nothing to re-read, the density is
- * unknown, everything fits in one window, or far behind; else the new data first, then the re-read from
+ * unknown, everything is a few pages, or far behind; else the new data first, then the re-read from
  * where it stopped, within this run's share: min(A, what the budget has left). At least one window of the
  * re-read is read every run, whatever the share, so the cursor always moves eventually.
  */
@@ -174,8 +193,11 @@ export function planReread(input: RereadInput): RereadPlan {
   if (input.readUpToMs <= input.cursorMs) return fromCursor('nothing_to_reread');
   if (rate === undefined) return fromCursor('density_unknown');
   const newRows = rowsIn(input.readUpToMs, input.latestEndMs);
-  if (rowsIn(input.cursorMs, input.latestEndMs) <= input.windowRows) return fromCursor('one_window');
-  if (newRows > Math.max(input.windowRows, rowsIn(0, input.lookbackMs))) return fromCursor('backlog');
+  // "Small" is a few pages, not a window: windows may be long (window.ts maxWindowRows), and a look-back of
+  // 23 pages (10M rows a day) read whole every run costs far more than the tiered plan.
+  const smallRows = Math.min(input.windowRows, windowRowsFor(ONE_LISTING_PAGES * input.pageSize, input.pageSize));
+  if (rowsIn(input.cursorMs, input.latestEndMs) <= smallRows) return fromCursor('one_window');
+  if (newRows > Math.max(smallRows, rowsIn(0, input.lookbackMs))) return fromCursor('backlog');
   const usualSpanMs = input.lookbackMs + (Number.isFinite(k) ? k : MAX_ROUND_INTERVALS) * input.intervalMs;
   if (input.readUpToMs - input.cursorMs > 2 * usualSpanMs) {
     // Overgrown: start over at the cursor, uncapped, so the cursor (and the state with it) moves this run.
@@ -187,7 +209,8 @@ export function planReread(input: RereadInput): RereadPlan {
 /**
  * The young part of the look-back: the YOUNG_SHARE of it nearest now − margin (11 of 15 minutes), where rows
  * still appear. It is read every ROUND_RUNS runs in one listing with the new data, so a row that shows up
- * anywhere in it is read within two intervals.
+ * anywhere in it is read within two intervals. (At the budget's limit its oldest interval is a slice of the
+ * settling run: planTiered.)
  */
 export const YOUNG_SHARE = 11 / 15;
 /**
@@ -216,34 +239,99 @@ export const ROUND_RUNS = 2;
  * A row is read at about 2, 4, …, 12 minutes of age (fewer rows are visible the younger it is), once in
  * the band and once settled: at 10M rows a day 2.8 rows read per event, where re-reading the young part
  * half per run took 3.0 (readAmplification).
+ *
+ * When those runs would take the busiest budget window past the limit (3 young and 2 settling runs in 5
+ * minutes), and slicing makes it less: the settling run reads the young part's oldest interval (the slice,
+ * whose end it leaves in `rereadFrom`, where the young run starts next run) and the band only if the round
+ * still fits with it.
  * A young run cut short by its share leaves where it stopped in `rereadFrom`; the next run goes on from there.
  */
 function planTiered(
   input: RereadInput,
   allowance: number,
-): Pick<RereadPlan, 'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'> {
-  const { cursorMs, readUpToMs, latestEndMs, lookbackMs } = input;
+): Pick<
+  RereadPlan,
+  'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'statusBand' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'
+> {
+  const { cursorMs, readUpToMs, latestEndMs, lookbackMs, intervalMs } = input;
   const common = { order: 'tiered' as const, runRequests: Math.max(0, Math.min(allowance, input.remainingRequests)), roundIntervals: ROUND_RUNS };
+  const visibleRampMs = VISIBLE_SHARE * lookbackMs;
+  const inLookback = (ms: number): number => Math.max(cursorMs, Math.min(readUpToMs, floorSecond(ms)));
   // Not past readUpTo: the cursor it moves must stay behind where the other passes start.
-  const settledEndMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - lookbackMs)));
+  const settledEndMs = inLookback(latestEndMs - lookbackMs);
   const bandFromMs = Math.max(settledEndMs, floorSecond(latestEndMs - STATUS_BAND.fromShare * lookbackMs));
   const bandUntilMs = Math.min(readUpToMs, floorSecond(latestEndMs - STATUS_BAND.toShare * lookbackMs));
+  const youngFromMs = inLookback(latestEndMs - YOUNG_SHARE * lookbackMs);
+  const cost = roundCost(input, visibleRampMs);
+  // Young runs this dear would take the busiest budget window past the limit: the young listing's oldest
+  // interval moves to the settling runs (and the band goes, if the round does not fit with it).
+  const sliced =
+    busiestWindow(input, cost.young, cost.settling) > input.budget.limit &&
+    busiestWindow(input, cost.youngSliced, cost.settling - cost.band + cost.slice) < busiestWindow(input, cost.young, cost.settling);
   const youngDue = input.rereadFromMs !== undefined && input.rereadFromMs > cursorMs && input.rereadFromMs < readUpToMs;
+  if (!youngDue && sliced) {
+    // The slice: the interval behind the one the young run starts at next run (where this run's ends).
+    const sliceFromMs = inLookback(youngFromMs + intervalMs);
+    const sliceUntilMs = inLookback(sliceFromMs + intervalMs);
+    // The band too, if the busiest budget window of the round still fits the limit with it.
+    const band = bandFromMs < bandUntilMs && busiestWindow(input, cost.youngSliced, cost.settling + cost.slice) <= input.budget.limit;
+    if (sliceUntilMs > sliceFromMs) {
+      return {
+        ...common,
+        rereadFromMs: sliceFromMs,
+        rereadUntilMs: sliceUntilMs,
+        settledEndMs,
+        ...(band ? { statusBand: { fromMs: bandFromMs, untilMs: bandUntilMs } } : {}),
+        roundStart: true,
+      };
+    }
+  }
   if (!youngDue && bandFromMs < bandUntilMs) {
     return { ...common, rereadFromMs: bandFromMs, rereadUntilMs: bandUntilMs, settledEndMs, roundStart: true };
   }
   // Young run: from the young part's start, or on from where a young run cut short stopped.
-  const youngFromMs = Math.max(cursorMs, Math.min(readUpToMs, floorSecond(latestEndMs - YOUNG_SHARE * lookbackMs)));
   const rereadFromMs = youngDue ? Math.max(youngFromMs, input.rereadFromMs as number) : youngFromMs;
   // The round's share is two runs' (2A): the young run may take what the settling run leaves of it, so that
-  // from about 15,000,000 rows a day, where the young listing alone needs more than A, it is still read
-  // whole every other run (while the budget has room) instead of in three runs.
-  const rows = (ms: number): number => ((input.rowsPerMinute ?? 0) * ms) / MINUTE_MS;
-  const settling =
-    estimateRequests(rows(ROUND_RUNS * input.intervalMs), input.windowRows, input.pageSize) +
-    estimateRequests(rows((STATUS_BAND.fromShare - STATUS_BAND.toShare) * lookbackMs), input.windowRows, input.pageSize) +
-    // The new data: one interval, of which few rows are visible yet (VISIBLE_SHARE's ramp).
-    estimateRequests(rows(input.intervalMs) * Math.min(1, input.intervalMs / (VISIBLE_SHARE * lookbackMs)), input.windowRows, input.pageSize);
+  // a young listing a little over one run's share is still read whole every other run (while the budget has
+  // room) instead of in three runs.
+  const settling = sliced ? cost.settling - cost.band + cost.slice : cost.settling;
   const runRequests = Math.max(0, Math.min(ROUND_RUNS * allowance - settling, input.remainingRequests));
-  return { ...common, runRequests, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs: VISIBLE_SHARE * lookbackMs };
+  return { ...common, runRequests, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs };
+}
+
+/** Estimated requests of a round's listings at the density: each one's windows and its last, part-full page. */
+interface RoundCost {
+  /** The settling run: the settled part (ROUND_RUNS intervals), the status band, the new data. */
+  settling: number;
+  band: number;
+  /** One interval of settled rows (the slice). */
+  slice: number;
+  /** The young part and the new data in one listing, the rows visible now. */
+  young: number;
+  /** The same without its oldest interval (the slice). */
+  youngSliced: number;
+}
+
+function roundCost(input: RereadInput, visibleRampMs: number): RoundCost {
+  const rate = input.rowsPerMinute ?? 0;
+  const nowMs = input.nowMs ?? input.latestEndMs;
+  const requests = (rows: number): number => estimateRequests(rows, input.windowRows, input.pageSize);
+  const rows = (ms: number): number => (rate * ms) / MINUTE_MS;
+  const visible = (fromMs: number, toMs: number): number => visibleRows(fromMs, toMs, rate, nowMs, visibleRampMs);
+  const band = requests(rows((STATUS_BAND.fromShare - STATUS_BAND.toShare) * input.lookbackMs));
+  const youngFromMs = input.latestEndMs - YOUNG_SHARE * input.lookbackMs;
+  return {
+    // The new data: one interval, of which few rows are visible yet.
+    settling: requests(rows(ROUND_RUNS * input.intervalMs)) + band + requests(visible(input.latestEndMs - input.intervalMs, input.latestEndMs)),
+    band,
+    slice: requests(rows(input.intervalMs)),
+    young: requests(visible(youngFromMs, input.latestEndMs)),
+    youngSliced: requests(visible(youngFromMs + input.intervalMs, input.latestEndMs)),
+  };
+}
+
+/** Requests in the busiest budget window of runs alternating between these two costs. */
+function busiestWindow(input: RereadInput, oneRun: number, otherRun: number): number {
+  const runs = Math.max(1, Math.round(input.budget.windowMs / input.intervalMs));
+  return Math.ceil(runs / 2) * Math.max(oneRun, otherRun) + Math.floor(runs / 2) * Math.min(oneRun, otherRun);
 }

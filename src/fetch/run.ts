@@ -176,6 +176,7 @@ async function planRun(options: FetchRunOptions, state: FetchState, startedAt: n
     intervalMs: Math.max(MINUTE_MS, options.intervalMs ?? MINUTE_MS),
     lookbackMs: options.lookbackMinutes * MINUTE_MS,
     latestEndMs: latestEnd(startedAt, tuning),
+    nowMs: startedAt,
     rowsPerMinute: state.rowsPerMinute,
     windowRows,
     pageSize: tuning.pageSize,
@@ -206,7 +207,10 @@ function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
     const young: Pass = { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round };
     return [...settled, plan.visibleRampMs === undefined ? young : { ...young, visibleRampMs: plan.visibleRampMs }];
   }
-  return [...settled, newData, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
+  // A sliced round's settling run reads the band apart (if the round fits with it), then the slice, whose end
+  // (left in rereadFrom) is where the young run starts.
+  const band: Pass[] = plan.statusBand ? [{ fromMs: plan.statusBand.fromMs, untilMs: plan.statusBand.untilMs, reread: undefined }] : [];
+  return [...settled, newData, ...band, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
 }
 
 /** What the run did so far, for the summary. */
@@ -278,7 +282,10 @@ async function openRun(options: FetchRunOptions): Promise<Run> {
   const tuning: FetchTuning = { ...DEFAULT_TUNING, ...options.tuning };
   const startedAt = options.engine.now();
   const state = await openState(options.engine, options.firstFetch, startedAt, tuning);
-  const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch));
+  // A window given up past twice its rows then needs at most two thirds of the request budget's limit in
+  // full pages: once the budget has room, it completes.
+  const budgetRows = tuning.pageSize * Math.max(1, Math.floor(budgetOf(options.graph).shape.limit / 3));
+  const targetRows = Math.max(1, Math.min(tuning.maxWindowRows, options.maxFetch, budgetRows));
   const windowRows = windowRowsFor(targetRows, tuning.pageSize);
   const { plan, passes, waitForRoom } = await planRun(options, state, startedAt, windowRows, tuning);
   return {

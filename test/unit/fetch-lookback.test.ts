@@ -13,7 +13,7 @@ import {
   VISIBLE_SHARE,
   YOUNG_SHARE,
 } from '../../src/fetch/lookback.js';
-import { windowRowsFor } from '../../src/fetch/window.js';
+import { DEFAULT_TUNING, windowRowsFor } from '../../src/fetch/window.js';
 
 const MINUTE = 60_000;
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -114,6 +114,14 @@ describe('planReread', () => {
     expect(planReread(steady(1e7, { rowsPerMinute: undefined }))).toMatchObject({ order: 'from_cursor', reason: 'density_unknown' });
   });
 
+  it('long windows do not make a large look-back "one window": 10M rows a day stays tiered', () => {
+    // Windows of up to 120,000 rows (window.ts) hold the whole 15-minute look-back at 10M (104,000 rows), but
+    // reading it whole every run would cost 21 requests a run; one listing is for a few pages only.
+    const long = windowRowsFor(DEFAULT_TUNING.maxWindowRows, 5000);
+    expect(planReread(steady(1e7, { windowRows: long, cursorMs: NOW - 16 * MINUTE })).order).toBe('tiered');
+    expect(planReread(steady(1e6, { windowRows: long, cursorMs: NOW - 16 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'one_window' });
+  });
+
   it('a small tenant: one listing from the cursor, as every run always did', () => {
     const plan = planReread(steady(20_000));
     expect(plan).toMatchObject({ order: 'from_cursor', reason: 'one_window', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, roundIntervals: 1 });
@@ -160,6 +168,32 @@ describe('planReread', () => {
     expect(plan).toMatchObject({ order: 'tiered', rereadFromMs: NOW - 12 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE, settledEndMs: NOW - 12 * MINUTE });
   });
 
+  it('25M rows a day: the settling run takes the young part\'s oldest minute (a slice) and no band, so the round fits the budget', () => {
+    // 3 young runs (young listing: 104,000 visible rows, 23 requests in windows of 4 pages) and 2 settling
+    // runs (13) in 5 minutes would be 95 of 90: the slice moves 10 to 9 minutes before now − margin
+    // (rows all visible) to the settling run; with the band it would still be 91.
+    const settling = planReread(steady(2.5e7));
+    expect(settling).toMatchObject({ order: 'tiered', roundStart: true, settledEndMs: NOW - 16 * MINUTE });
+    expect(settling.rereadFromMs).toBe(NOW - MINUTE - 10 * MINUTE);
+    expect(settling.rereadUntilMs).toBe(NOW - MINUTE - 9 * MINUTE);
+    expect(settling.statusBand).toBeUndefined();
+    // The young run starts where the slice ended, one interval later: 10 minutes of it, no longer 11.
+    const young = planReread(steady(2.5e7, { cursorMs: NOW - 16 * MINUTE, rereadFromMs: NOW - MINUTE - 9 * MINUTE }));
+    expect(young).toMatchObject({ roundStart: false, rereadFromMs: NOW - MINUTE - 9 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE });
+    // Its share: the round's two less the settling run's (settled 8, new data 1, slice 4).
+    expect(young.runRequests).toBe(2 * 18 - (8 + 1 + 4));
+    // Where the rounds fit, nothing changes: 10M keeps the band and the whole young part (above).
+    expect(planReread(steady(1e7)).statusBand).toBeUndefined();
+    expect(planReread(steady(1e7)).rereadUntilMs).toBe(NOW - MINUTE - 12 * MINUTE);
+  });
+
+  it('a sliced round keeps the band when the budget has room for it', () => {
+    // A budget of 92: unsliced 95 does not fit, sliced with the band (3 × 19 + 2 × 17 = 91) does.
+    const plan = planReread(steady(2.5e7, { budget: { limit: 92, windowMs: 300_000 } }));
+    expect(plan.rereadFromMs).toBe(NOW - MINUTE - 10 * MINUTE);
+    expect(plan.statusBand).toEqual({ fromMs: NOW - MINUTE - 13 * MINUTE, untilMs: NOW - MINUTE - 12 * MINUTE });
+  });
+
   it('takes no more than the budget has left', () => {
     expect(planReread(steady(1e7, { remainingRequests: 7 })).runRequests).toBe(7);
     expect(planReread(steady(1e7, { remainingRequests: 0 })).runRequests).toBe(0);
@@ -198,6 +232,11 @@ describe('planReread', () => {
           expect(plan.rereadFromMs).toBeGreaterThanOrEqual(cursorMs);
           expect(plan.rereadFromMs).toBeLessThanOrEqual(Math.max(cursorMs, readUpToMs));
           expect(plan.runRequests).toBeGreaterThanOrEqual(0);
+          // A sliced settling run's band lies inside the look-back, behind the slice.
+          if (plan.statusBand) {
+            expect(plan.statusBand.fromMs).toBeGreaterThanOrEqual(cursorMs);
+            expect(plan.statusBand.untilMs).toBeLessThanOrEqual(plan.rereadFromMs);
+          }
           if (plan.order === 'tiered') {
             // The re-read stays inside [cursor, readUpTo]; the settled part ends where the cursor rule allows.
             expect(plan.rereadUntilMs).toBeGreaterThanOrEqual(plan.rereadFromMs);

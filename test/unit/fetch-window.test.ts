@@ -7,6 +7,7 @@ import {
   nextDensity,
   planWindow,
   shrinkWindow,
+  visibleRows,
   windowRowsFor,
 } from '../../src/fetch/window.js';
 
@@ -85,6 +86,20 @@ describe('planWindow', () => {
     expect(young?.endMs).toBeLessThanOrEqual(end + 2000);
     // Fewer visible rows than the target before now − margin: one window to there.
     expect(planWindow({ ...ramp, startMs: NOW - 4 * MINUTE_MS }, tuning)?.endMs).toBe(NOW - tuning.safetyMarginMs);
+  });
+
+  it('counts the rows a listing returns now by the same ramp', () => {
+    const ramp = 10 * MINUTE_MS;
+    // 12 minutes back to now at 100 a minute: 2 settled minutes (200) and the ramp's half (500).
+    expect(visibleRows(NOW - 12 * MINUTE_MS, NOW, 100, NOW, ramp)).toBeCloseTo(700, 6);
+    // The last 5 minutes: (5² / 2) / 10 minutes' worth, 125.
+    expect(visibleRows(NOW - 5 * MINUTE_MS, NOW, 100, NOW, ramp)).toBeCloseTo(125, 6);
+    // Settled only, and nothing past now.
+    expect(visibleRows(NOW - 30 * MINUTE_MS, NOW - 20 * MINUTE_MS, 100, NOW, ramp)).toBeCloseTo(1000, 6);
+    expect(visibleRows(NOW, NOW + MINUTE_MS, 100, NOW, ramp)).toBe(0);
+    // A window planned by the ramp for 400 rows holds about 400 of them.
+    const young = planWindow({ ...base, startMs: NOW - 10 * MINUTE_MS, rowsPerMinute: 100, targetRows: 400, visibleRampMs: ramp }, tuning);
+    expect(young && visibleRows(young.startMs, young.endMs, 100, NOW, ramp)).toBeCloseTo(400, -1);
   });
 
   it('limits growth over the previous window and takes in a short tail', () => {
