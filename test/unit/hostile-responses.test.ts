@@ -66,6 +66,20 @@ describe('readBodyWithin', () => {
     const text = '\ufeff{"subject":"Grüße 👋"}';
     expect(await readBodyWithin(new Response(text), 1024)).toBe('{"subject":"Grüße 👋"}');
   });
+
+  it('decodes characters split between chunks, drops a leading BOM and replaces invalid bytes, as Response.text() does', async () => {
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"s":"Grüße 👋'), 0xff, ...new TextEncoder().encode('"}')]);
+    // One byte per chunk: every multi-byte character (the BOM, ü, ß, the emoji) arrives in pieces.
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const byte of bytes) controller.enqueue(new Uint8Array([byte]));
+        controller.close();
+      },
+    });
+    const text = await readBodyWithin(new Response(stream), 1024);
+    expect(text).toBe('{"s":"Grüße 👋\uFFFD"}');
+    expect(text).toBe(await new Response(bytes).text());
+  });
 });
 
 describe('jsonShapeProblem', () => {
