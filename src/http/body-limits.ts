@@ -64,7 +64,8 @@ export async function readBodyWithin(response: Response, maxBytes: number): Prom
   // Decoded as the chunks arrive (stream mode carries a sequence split between chunks over), so no chunk
   // outlives its read and the bytes are never copied into one buffer: a collector run's peak RSS at
   // max_fetch 50,000 went from about 121 to 114 MB (`npm run bench -- --only memory`), and the CPU per page
-  // stayed the same within the noise. Like Response.text(), the decoder drops a leading BOM and replaces invalid sequences.
+  // stayed the same within the noise. Like Response.text(), the decoder drops a leading BOM and replaces
+  // invalid sequences.
   const decoder = new TextDecoder();
   const parts: string[] = [];
   let received = 0;
