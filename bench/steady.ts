@@ -8,7 +8,11 @@
  * each request goes out, with the engine time), and checked against the simulator's own count. Deliveries
  * are recorded per key (id, recipientAddress, status) with the engine time of `sendEvents`, and compared
  * with the simulator's ground truth at the end.
+ *
+ * `BENCH_RUN_TRACE=<file>` appends one JSON line per run (virtual time, virtual seconds it took, requests,
+ * rows, stop reason, the look-back plan): where a figure came from, run by run.
  */
+import { appendFileSync } from 'node:fs';
 import { decodeRequestLog } from '../src/http/budget.js';
 import { isCommandError, type TraceEvent } from '../src/engine/types.js';
 import { main } from '../src/main.js';
@@ -195,6 +199,9 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
         eventsDelivered += summary.eventsSent;
         stopReasons[summary.stopReason] = (stopReasons[summary.stopReason] ?? 0) + 1;
         if (summary.stopReason === 'request_budget') budgetStops++;
+        if (process.env.BENCH_RUN_TRACE) {
+          appendFileSync(process.env.BENCH_RUN_TRACE, `${JSON.stringify({ at: new Date(runStart).toISOString().slice(11, 19), took: (engine.now() - runStart) / 1000, requests: requestTimes.length - requestsBefore, rows: summary.rowsRead, stop: summary.stopReason, ...summary.lookback })}\n`);
+        }
         if (outcome.nextTrigger === '0') {
           immediateReruns++;
           continue;

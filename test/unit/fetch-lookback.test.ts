@@ -149,9 +149,10 @@ describe('planReread', () => {
     // Its windows are planned for the rows visible now: 10 of 15 minutes for a row to show up.
     expect(plan.visibleRampMs).toBeCloseTo(VISIBLE_SHARE * 15 * MINUTE, 6);
     expect(VISIBLE_SHARE * 15).toBeCloseTo(10, 10);
-    // Its share: the round's two (2 × 18) less the settling run's estimate (settled 2 minutes: 3 requests,
-    // band: 2, new data: 1), so a young listing needing more than one run's share is still read whole.
-    expect(plan.runRequests).toBe(2 * 18 - (3 + 2 + 1));
+    // Its share: the round's two (2 × 18) less the settling run's estimate, planned for pages 92 % full
+    // (settled 2 minutes: 4 requests, band: 2, new data: 1), so a young listing needing more than one run's
+    // share is still read whole.
+    expect(plan.runRequests).toBe(2 * 18 - (4 + 2 + 1));
     expect(planReread(steady(1e7, { rereadFromMs: NOW - 13 * MINUTE, remainingRequests: 20 })).runRequests).toBe(20);
   });
 
@@ -169,9 +170,9 @@ describe('planReread', () => {
   });
 
   it('25M rows a day: the settling run takes the young part\'s oldest minute (a slice) and no band, so the round fits the budget', () => {
-    // 3 young runs (young listing: 104,000 visible rows, 23 requests in windows of 4 pages) and 2 settling
-    // runs (13) in 5 minutes would be 95 of 90: the slice moves 10 to 9 minutes before now − margin
-    // (rows all visible) to the settling run; with the band it would still be 91.
+    // Planned for pages 92 % full: 3 young runs (young listing: 104,000 visible rows, 25 requests in windows
+    // of 4 pages) and 2 settling runs (15) in 5 minutes would be 105 of 90: the slice moves 10 to 9 minutes
+    // before now − margin (rows all visible) to the settling run; with the band it would still be 103.
     const settling = planReread(steady(2.5e7));
     expect(settling).toMatchObject({ order: 'tiered', roundStart: true, settledEndMs: NOW - 16 * MINUTE });
     expect(settling.rereadFromMs).toBe(NOW - MINUTE - 10 * MINUTE);
@@ -180,16 +181,16 @@ describe('planReread', () => {
     // The young run starts where the slice ended, one interval later: 10 minutes of it, no longer 11.
     const young = planReread(steady(2.5e7, { cursorMs: NOW - 16 * MINUTE, rereadFromMs: NOW - MINUTE - 9 * MINUTE }));
     expect(young).toMatchObject({ roundStart: false, rereadFromMs: NOW - MINUTE - 9 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE });
-    // Its share: the round's two less the settling run's (settled 8, new data 1, slice 4).
-    expect(young.runRequests).toBe(2 * 18 - (8 + 1 + 4));
+    // Its share: the round's two less the settling run's (settled 9, new data 1, slice 5).
+    expect(young.runRequests).toBe(2 * 18 - (9 + 1 + 5));
     // Where the rounds fit, nothing changes: 10M keeps the band and the whole young part (above).
     expect(planReread(steady(1e7)).statusBand).toBeUndefined();
     expect(planReread(steady(1e7)).rereadUntilMs).toBe(NOW - MINUTE - 12 * MINUTE);
   });
 
   it('a sliced round keeps the band when the budget has room for it', () => {
-    // A budget of 92: unsliced 95 does not fit, sliced with the band (3 × 19 + 2 × 17 = 91) does.
-    const plan = planReread(steady(2.5e7, { budget: { limit: 92, windowMs: 300_000 } }));
+    // A budget of 104: unsliced 105 does not fit, sliced with the band (3 × 21 + 2 × 20 = 103) does.
+    const plan = planReread(steady(2.5e7, { budget: { limit: 104, windowMs: 300_000 } }));
     expect(plan.rereadFromMs).toBe(NOW - MINUTE - 10 * MINUTE);
     expect(plan.statusBand).toEqual({ fromMs: NOW - MINUTE - 13 * MINUTE, untilMs: NOW - MINUTE - 12 * MINUTE });
   });
