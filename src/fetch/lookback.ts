@@ -43,6 +43,11 @@
  * with it (a later status may then wait for the settled pass, up to about 7 minutes). And windows are long
  * (window.ts `maxWindowRows`), so the young listing is one window, not six ending in part-full pages.
  * Measured (50×, seeds 42, 7, 1234): 87 to 90 requests per 5 minutes, new rows within 120 s, 0/0.
+ * The round's costs are estimates, so they are planned as windows are, for pages 92 % full (window.ts
+ * PAGE_FILL): an unsliced round estimated at exactly 90 (the real bench at 25M, in the simulated day's 0.9×
+ * hours: young runs of 22, settling runs of 12) left no room for a young listing a few rows longer than
+ * estimated, and its rows waited a third interval (new-row lag p99 162 s). Planned with that room, every
+ * volume from 15 to 25 million rows a day keeps new rows within 120 s (50×, 74 to 88 requests).
  *
  * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
