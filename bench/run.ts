@@ -206,7 +206,7 @@ async function run(): Promise<void> {
   if (cli.only.has('steady')) {
     log('[bench] steady state at 10,000,000 rows/day (two virtual hours + 20 min drain) in a child process');
     parallel.push(
-      runPart<SteadyResult>('steady-10M', 'steady', { rowsPerDay: 10_000_000, virtualMinutes: 120, drainMinutes: 20, warmUpMinutes: 15, wallLimitMs: cap(420_000) }).then((s) => {
+      runPart<SteadyResult>('steady-10M', 'steady', { rowsPerDay: 10_000_000, virtualMinutes: 120, drainMinutes: 20, warmUpMinutes: 15, wallLimitMs: cap(360_000) }).then((s) => {
         Object.assign(result, {
           // Past the first 15 virtual minutes (one look-back): the first run reads all of it from first_fetch.
           maxRequestsPer5Min: s.maxRequestsPer5Min,
@@ -243,7 +243,7 @@ async function run(): Promise<void> {
       (async () => {
         if (cli.only.has('steady')) {
           log('[bench] steady state at 1,000,000 rows/day (last-run size), 40 virtual minutes + 20 min drain');
-          const s1 = await runPart<SteadyResult>('steady-1M', 'steady', { rowsPerDay: 1_000_000, virtualMinutes: 40, drainMinutes: 20, wallLimitMs: cap(120_000) });
+          const s1 = await runPart<SteadyResult>('steady-1M', 'steady', { rowsPerDay: 1_000_000, virtualMinutes: 40, drainMinutes: 20, wallLimitMs: cap(100_000) });
           Object.assign(result, {
             maxLastRunBytes1M: s1.maxLastRunBytes,
             maxRequestsPer5Min1M: s1.maxRequestsPer5Min,
@@ -256,7 +256,7 @@ async function run(): Promise<void> {
         }
         if (cli.only.has('backfill')) {
           log('[bench] backfill: 3 days at 1,000,000 rows/day, tenant throttle 100/300 s, in a child process');
-          const b = await runPart<BackfillResult>('backfill', 'backfill', { rowsPerDay: 1_000_000, days: 3, wallLimitMs: cap(360_000) });
+          const b = await runPart<BackfillResult>('backfill', 'backfill', { rowsPerDay: 1_000_000, days: 3, wallLimitMs: cap(300_000) });
           Object.assign(result, {
             backfillRequests: b.backfillRequests,
             backfillMinRequests: b.backfillMinRequests,
@@ -276,7 +276,7 @@ async function run(): Promise<void> {
     const size = cli.full ? { tenants: 200, simulators: 10 } : { tenants: 40, simulators: 4 };
     log(`[bench] ${size.tenants} tenants at 200,000 rows/day each in one process, 30 virtual minutes + 15 min drain, in a child process`);
     parallel.push(
-      runPart<TenantsResult>('tenants', 'tenants', { ...size, rowsPerDay: 200_000, virtualMinutes: 30, drainMinutes: 15, concurrency: 8, wallLimitMs: cap(480_000) }).then((t) => {
+      runPart<TenantsResult>('tenants', 'tenants', { ...size, rowsPerDay: 200_000, virtualMinutes: 30, drainMinutes: 15, concurrency: 8, wallLimitMs: cap(420_000) }).then((t) => {
         Object.assign(result, {
           tenantsPerCore: t.tenantsPerCore,
           tenantsPerCoreLowerBound: t.tenantsPerCoreLowerBound,
