@@ -47,7 +47,7 @@
  * PAGE_FILL): an unsliced round estimated at exactly 90 (the real bench at 25M, in the simulated day's 0.9×
  * hours: young runs of 22, settling runs of 12) left no room for a young listing a few rows longer than
  * estimated, and its rows waited a third interval (new-row lag p99 162 s). Planned with that room, every
- * volume from 15 to 25 million rows a day keeps new rows within 120 s (50×, 74 to 88 requests).
+ * volume from 15 to 25 million rows a day keeps new rows within 120 s (50×, 63 to 88 requests).
  *
  * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.
