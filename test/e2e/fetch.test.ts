@@ -24,7 +24,11 @@ afterEach(async () => {
 
 describe('fetch-events against the simulated tenant', () => {
   it('delivers every row exactly once per (id, recipient, status) over many runs, with throttling, faults, recalls, nulls, PascalCase and every Retry-After form', async () => {
-    const start = Math.floor(Date.now() / MINUTE) * MINUTE;
+    // The simulated rate follows the hour of day: a start at the wall clock's minute made how many requests
+    // (and so which faults and Retry-After forms) a run met depend on when the suite ran; after 19:00 UTC
+    // 'Retry-After seconds' was once never met. The most recent 14:00 UTC, at most a day back.
+    const today14 = Math.floor(Date.now() / (1440 * MINUTE)) * 1440 * MINUTE + 840 * MINUTE;
+    const start = today14 <= Date.now() ? today14 : today14 - 1440 * MINUTE;
     const engine = new MemoryEngine({ startTimeMs: start });
     const faults = { '500': 0.05, '503': 0.03, '429': 0.03, reset: 0.02 } as const;
     // Recalls, null fields, IPv6, PascalCase responses and the Retry-After forms are the simulator's defaults.
