@@ -19,6 +19,7 @@ import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/
 import { checkEcsEvent } from '../helpers/ecs-check.js';
 import { compareWithTruth, fetchParams, keyOf } from '../helpers/fetch-e2e.js';
 import { OcsfSchema } from '../helpers/ocsf-check.js';
+import { busyHourStart } from '../helpers/busy-hour.js';
 
 const MINUTE = 60_000;
 const CHOSEN = ['failed', 'quarantined', 'filteredasspam'];
@@ -82,13 +83,7 @@ interface Cycle {
 }
 
 async function setUp(seed: number) {
-  // The simulated tenant's rate follows the hour of day (busiest at 14:00 UTC), so a start taken from the wall
-  // clock made the rows needing details, and the kill points the tests count, depend on when the suite ran
-  // (after 19:00 UTC the killed-run test met only 2 detail sends). The most recent 14:00 UTC, at most a day
-  // back, keeps tokens and the 90-day rule as real as now does.
-  const DAY = 24 * 60 * MINUTE;
-  const today14 = Math.floor(Date.now() / DAY) * DAY + 14 * 60 * MINUTE;
-  const start = today14 <= Date.now() ? today14 : today14 - DAY;
+  const start = busyHourStart();
   const disk = new MemoryEngine({ startTimeMs: start });
   sim = await startSimulatedTenant({ seed, ratePerDay: 2000, historyDays: 1, order: 'random', throttle: 'off', clock: () => disk.now() });
   const params = fetchParams(sim, {

@@ -13,6 +13,7 @@ import { parseState } from '../../src/fetch/state.js';
 import { main } from '../../src/main.js';
 import { type SimulatedTenant, startSimulatedTenant } from '../../src/simulator/index.js';
 import { compareWithTruth, fetchParams, notYetExercised } from '../helpers/fetch-e2e.js';
+import { busyHourStart } from '../helpers/busy-hour.js';
 
 const MINUTE = 60_000;
 let sim: SimulatedTenant | undefined;
@@ -24,11 +25,7 @@ afterEach(async () => {
 
 describe('fetch-events against the simulated tenant', () => {
   it('delivers every row exactly once per (id, recipient, status) over many runs, with throttling, faults, recalls, nulls, PascalCase and every Retry-After form', async () => {
-    // The simulated rate follows the hour of day: a start at the wall clock's minute made how many requests
-    // (and so which faults and Retry-After forms) a run met depend on when the suite ran; after 19:00 UTC
-    // 'Retry-After seconds' was once never met. The most recent 14:00 UTC, at most a day back.
-    const today14 = Math.floor(Date.now() / (1440 * MINUTE)) * 1440 * MINUTE + 840 * MINUTE;
-    const start = today14 <= Date.now() ? today14 : today14 - 1440 * MINUTE;
+    const start = busyHourStart();
     const engine = new MemoryEngine({ startTimeMs: start });
     const faults = { '500': 0.05, '503': 0.03, '429': 0.03, reset: 0.02 } as const;
     // Recalls, null fields, IPv6, PascalCase responses and the Retry-After forms are the simulator's defaults.
