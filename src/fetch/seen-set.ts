@@ -121,13 +121,68 @@ function copyUnits(text: string, at: number): number {
   return at + text.length;
 }
 
+/**
+ * One second's keys. A 48-bit hash held as a number key would be a heap object of its own, one per row (V8
+ * keeps small integers in the pointer, doubles not): 200,000 of them a run, promoted and marked by every
+ * collection. So a row is held as two small integers: its hash's low 30 bits as the key, its high 18 bits
+ * and its status flags as the value. Two rows of one second whose hashes share the low 30 bits (with n rows
+ * in a second, about n² / 2^31 such pairs: one in some 90 seconds of 5,000 rows each) are told apart by the
+ * rest, the later one kept in `wide` by its whole hash; nothing is lost or merged.
+ */
 interface Group {
-  /** Row hash → status flags already sent. */
+  /** Low 30 bits of a row hash → its high 18 bits × 256 + the status flags already sent. */
   rows: Map<number, number>;
+  /** Whole row hash → flags, for a row whose low bits another row of this second holds in `rows`. */
+  wide: Map<number, number> | undefined;
   /** Whole-key hashes of statuses outside the table. */
-  others: Set<number>;
+  others: Set<number> | undefined;
   /** Hashed as state version 2 did (SHA-256), because its hashes were read from such a state. */
   legacy: boolean;
+}
+
+const LOW_BITS = 2 ** 30;
+/** The flags fit in 8 bits (STATUS_FLAGS), so the high 18 bits and the flags make a 26-bit integer. */
+const FLAG_SPAN = 256;
+
+function newGroup(legacy: boolean): Group {
+  return { rows: new Map(), wide: undefined, others: undefined, legacy };
+}
+
+/** The status flags sent for the row whose hash this is (0: none). */
+function flagsOf(group: Group, hash: number): number {
+  const low = hash % LOW_BITS;
+  const held = group.rows.get(low);
+  if (held !== undefined && Math.floor(held / FLAG_SPAN) === (hash - low) / LOW_BITS) return held % FLAG_SPAN;
+  return group.wide?.get(hash) ?? 0;
+}
+
+function setFlags(group: Group, hash: number, flags: number): void {
+  const low = hash % LOW_BITS;
+  const high = (hash - low) / LOW_BITS;
+  const held = group.rows.get(low);
+  if (held === undefined || Math.floor(held / FLAG_SPAN) === high) {
+    group.rows.set(low, high * FLAG_SPAN + flags);
+    return;
+  }
+  group.wide ??= new Map();
+  group.wide.set(hash, flags);
+}
+
+function hasOther(group: Group, hash: number): boolean {
+  return group.others?.has(hash) ?? false;
+}
+
+function addOther(group: Group, hash: number): void {
+  group.others ??= new Set();
+  group.others.add(hash);
+}
+
+/** Every row of the group as [whole hash, flags]. */
+function rowEntries(group: Group): [number, number][] {
+  const entries: [number, number][] = [];
+  for (const [low, held] of group.rows) entries.push([Math.floor(held / FLAG_SPAN) * LOW_BITS + low, held % FLAG_SPAN]);
+  if (group.wide) for (const entry of group.wide) entries.push(entry);
+  return entries;
 }
 
 export class SeenSet {
@@ -163,8 +218,8 @@ export class SeenSet {
     const group = this.groups.get(key.second);
     if (!group) return false;
     const hash = this.hashOf(key, group);
-    if (key.flag === 0) return group.others.has(hash);
-    return ((group.rows.get(hash) ?? 0) & key.flag) !== 0;
+    if (key.flag === 0) return hasOther(group, hash);
+    return (flagsOf(group, hash) & key.flag) !== 0;
   }
 
   add(key: DedupKey): void {
@@ -186,28 +241,28 @@ export class SeenSet {
       ? legacyHash48({ second, flag, id: row.id, recipient, status })
       : sipHash48(this.key, units, unitsOfFields(row.id, recipient, flag > 0 ? undefined : status));
     if (!group) {
-      group = { rows: new Map(), others: new Set(), legacy: false };
+      group = newGroup(false);
       this.groups.set(second, group);
     }
     if (flag === 0) {
-      if (group.others.has(hash)) return false;
-      group.others.add(hash);
+      if (hasOther(group, hash)) return false;
+      addOther(group, hash);
       return true;
     }
-    const flags = group.rows.get(hash) ?? 0;
+    const flags = flagsOf(group, hash);
     if ((flags & flag) !== 0) return false;
-    group.rows.set(hash, flags | flag);
+    setFlags(group, hash, flags | flag);
     return true;
   }
 
   private addHashed(second: number, hash: number, flag: number, legacy: boolean): void {
     let group = this.groups.get(second);
     if (!group) {
-      group = { rows: new Map(), others: new Set(), legacy };
+      group = newGroup(legacy);
       this.groups.set(second, group);
     }
-    if (flag === 0) group.others.add(hash);
-    else group.rows.set(hash, (group.rows.get(hash) ?? 0) | flag);
+    if (flag === 0) addOther(group, hash);
+    else setFlags(group, hash, flagsOf(group, hash) | flag);
   }
 
   /** Forgets rows received before `epochMs` (a later run never reads them again). */
@@ -219,7 +274,7 @@ export class SeenSet {
   /** Stored entries (rows plus whole-key hashes). */
   get size(): number {
     let total = 0;
-    for (const group of this.groups.values()) total += group.rows.size + group.others.size;
+    for (const group of this.groups.values()) total += group.rows.size + (group.wide?.size ?? 0) + (group.others?.size ?? 0);
     return total;
   }
 
@@ -233,7 +288,12 @@ export class SeenSet {
   clone(): SeenSet {
     const copy = new SeenSet(this.seedBytes);
     for (const [second, group] of this.groups) {
-      copy.groups.set(second, { rows: new Map(group.rows), others: new Set(group.others), legacy: group.legacy });
+      copy.groups.set(second, {
+        rows: new Map(group.rows),
+        wide: group.wide && new Map(group.wide),
+        others: group.others && new Set(group.others),
+        legacy: group.legacy,
+      });
     }
     return copy;
   }
@@ -258,8 +318,8 @@ export class SeenSet {
 }
 
 function codedGroup(second: number, group: Group): CodedGroup {
-  const entries: [number, number][] = [...group.rows.entries()];
-  for (const hash of group.others) entries.push([hash, 0]);
+  const entries = rowEntries(group);
+  if (group.others) for (const hash of group.others) entries.push([hash, 0]);
   entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   return { second, entries, legacy: group.legacy };
 }

@@ -50,7 +50,8 @@ function describeLimit(reason: BodyLimitReason, limit: number): string {
 
 /**
  * Reads a response body as UTF-8 text, refusing (and cancelling the transfer of) one over `maxBytes`: by
- * its Content-Length before reading, else as soon as the bytes received pass the limit.
+ * its Content-Length before reading, else as soon as the bytes received pass the limit. Like
+ * Response.text(), the text has no leading BOM and invalid sequences are replaced.
  */
 export async function readBodyWithin(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
@@ -60,12 +61,60 @@ export async function readBodyWithin(response: Response, maxBytes: number): Prom
     throw new BodyLimitError('too_large', maxBytes);
   }
   if (response.body === null) return '';
-  const reader = response.body.getReader();
-  // Decoded as the chunks arrive (stream mode carries a sequence split between chunks over), so no chunk
-  // outlives its read and the bytes are never copied into one buffer: a collector run's peak RSS at
-  // max_fetch 50,000 went from about 121 to 114 MB (`npm run bench -- --only memory`), and the CPU per page
-  // stayed the same within the noise. Like Response.text(), the decoder drops a leading BOM and replaces
-  // invalid sequences.
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = response.body.getReader({ mode: 'byob' });
+  } catch {
+    // Not a byte stream (a Response made from a plain ReadableStream): chunk by chunk.
+    return readChunksWithin(response.body.getReader(), maxBytes);
+  }
+  return readIntoBuffer(reader, maxBytes, Number.isFinite(declared) ? declared : undefined);
+}
+
+/**
+ * The buffer the last body was read into, for the next: bodies are read straight into it (a byte stream
+ * copies each chunk there) and decoded once. Reading chunk by chunk instead, each chunk's text stayed
+ * alive until the last one came, so every page left some hundred strings that outlived young-generation
+ * collections and were copied and promoted: 22 scavenges per 200,000 rows against 6 to 10 this way, and
+ * about 7 % of the collector's CPU per event (`node --import tsx bench/profile-collector.ts`), for the
+ * same peak RSS (`npm run bench -- --only memory`). A read takes it, so two reads never share one.
+ */
+let spareBuffer: ArrayBuffer | undefined;
+/** Bodies larger than this (a Graph page is 2 to 3 MB) leave their buffer to the garbage collector. */
+const SPARE_BUFFER_MAX_BYTES = 8 * MiB;
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
+async function readIntoBuffer(reader: ReadableStreamBYOBReader, maxBytes: number, declared: number | undefined): Promise<string> {
+  // One byte more than declared: the read that finds the end needs room for one.
+  const wanted = declared === undefined ? FIRST_BUFFER_BYTES : declared + 1;
+  let buffer = spareBuffer !== undefined && spareBuffer.byteLength >= wanted ? spareBuffer : new ArrayBuffer(wanted);
+  spareBuffer = undefined;
+  let filled = 0;
+  try {
+    for (;;) {
+      if (filled === buffer.byteLength) {
+        const grown = new ArrayBuffer(Math.min(maxBytes + 1, 2 * buffer.byteLength));
+        new Uint8Array(grown).set(new Uint8Array(buffer, 0, filled));
+        buffer = grown;
+      }
+      // The view's buffer is handed to the stream and comes back (as `value.buffer`) holding the bytes read.
+      const { done, value } = await reader.read(new Uint8Array(buffer, filled, buffer.byteLength - filled));
+      if (value !== undefined) buffer = value.buffer as ArrayBuffer;
+      if (done) break;
+      filled += value.byteLength;
+      if (filled > maxBytes) {
+        reader.cancel().catch(() => undefined);
+        throw new BodyLimitError('too_large', maxBytes);
+      }
+    }
+    return new TextDecoder().decode(new Uint8Array(buffer, 0, filled));
+  } finally {
+    if (buffer.byteLength <= SPARE_BUFFER_MAX_BYTES && buffer.byteLength > 0) spareBuffer = buffer;
+  }
+}
+
+async function readChunksWithin(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<string> {
+  // Decoded as the chunks arrive (stream mode carries a sequence split between chunks over).
   const decoder = new TextDecoder();
   const parts: string[] = [];
   let received = 0;

@@ -89,6 +89,8 @@ export interface TraceRow {
 export interface DataConfig {
   seed: number;
   ratePerDay: number;
+  /** Busier office hours (the daily wave, 0.5× to 1.5× the mean, busiest at 14:00 UTC); false: the mean all day. */
+  dailyWave?: boolean;
   /** No message is received before this instant (epoch ms). */
   historyStartMs: number;
   maxDelayMs: number;
@@ -168,7 +170,7 @@ export class TraceData {
     const mean = (ratePerDay * BUCKET_MS) / DAY_MS;
     // Office hours are busier: a daily wave with mean 1 keeps the daily total at ratePerDay.
     const hourOfDay = ((startMs % DAY_MS) + DAY_MS) % DAY_MS / 3_600_000;
-    const wave = 1 + 0.5 * Math.sin(((hourOfDay - 8) / 24) * 2 * Math.PI);
+    const wave = this.config.dailyWave === false ? 1 : 1 + 0.5 * Math.sin(((hourOfDay - 8) / 24) * 2 * Math.PI);
     const r = new Rng(seed, 0xb0c, bucket).next();
     return Math.floor(mean * wave + r);
   }

@@ -42,6 +42,11 @@ export interface SimulatorOptions {
   faultSeed?: number;
   /** Messages per day (rows are ~1.5× that: one per recipient). Default 2000. */
   ratePerDay?: number;
+  /**
+   * Office hours busier than nights (0.5× to 1.5× the mean rate, busiest at 14:00 UTC). Default true. A test
+   * on the wall clock that needs a given volume turns it off, or what it meets depends on the hour it runs.
+   */
+  dailyWave?: boolean;
   /** Days of history before start. Default 2. */
   historyDays?: number;
   /** Upper bound of the delay between receivedDateTime and first visibility. Default 120. */
@@ -198,6 +203,7 @@ export async function startSimulatedTenant(options: SimulatorOptions = {}): Prom
     data: new TraceData({
       seed,
       ratePerDay,
+      dailyWave: options.dailyWave ?? true,
       historyStartMs: startMs - historyDays * 86_400_000,
       maxDelayMs: maxDelaySeconds * 1000,
       statusDelayMs: statusDelaySeconds * 1000,

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CodedGroup, decodeSeen, encodeSeen } from '../../src/fetch/seen-codec.js';
-import { dedupKey, SeenSet } from '../../src/fetch/seen-set.js';
+import { dedupKey, keyText, SeenSet } from '../../src/fetch/seen-set.js';
+import { sipHash48, sipKey } from '../../src/fetch/sip-hash.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 const row = { id: 'a1', recipientAddress: 'bob@contoso.com', status: 'pending' };
@@ -127,6 +128,43 @@ describe('dedup keys', () => {
     const wrong = SeenSet.parse(a.serialize(), 3, b.seed);
     expect([...Array(50).keys()].filter((i) => wrong.has(dedupKey({ ...row, id: `m${i}` }, T)))).toEqual([]);
     expect(() => SeenSet.parse(a.serialize(), 3)).toThrow(/seed/);
+  });
+
+  it('tells apart two rows of one second whose hashes share their low 30 bits', () => {
+    // The set holds a row's hash as its low 30 bits (the key) and the rest beside its flags; two rows with
+    // the same low bits must both count as sent, each with its own statuses. Found by search under one seed.
+    const seed = Uint8Array.from({ length: 16 }, (_, i) => i * 7 + 1);
+    const hashKey = sipKey(seed);
+    const hashOf = (id: string): number => {
+      const text = keyText(dedupKey({ ...row, id }, T));
+      return sipHash48(hashKey, Uint16Array.from(text, (c) => c.charCodeAt(0)), text.length);
+    };
+    const byLowBits = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined && i < 500_000; i++) {
+      const id = `m${i}`;
+      const hash = hashOf(id);
+      const other = byLowBits.get(hash % 2 ** 30);
+      if (other !== undefined) pair = [other, id];
+      else byLowBits.set(hash % 2 ** 30, id);
+    }
+    if (pair === undefined) throw new Error('no pair of hashes sharing their low 30 bits was found');
+    const [first, second] = pair;
+    expect(hashOf(first)).not.toBe(hashOf(second));
+    const seen = new SeenSet(seed);
+    expect(seen.addRow({ ...row, id: first }, T)).toBe(true);
+    expect(seen.addRow({ ...row, id: second }, T)).toBe(true);
+    expect(seen.addRow({ ...row, id: second, status: 'delivered' }, T)).toBe(true);
+    const back = SeenSet.parse(seen.serialize(), 3, seen.seed);
+    for (const set of [seen, back]) {
+      expect(set.size).toBe(2);
+      expect(set.has(dedupKey({ ...row, id: first }, T))).toBe(true);
+      expect(set.has(dedupKey({ ...row, id: second }, T))).toBe(true);
+      expect(set.has(dedupKey({ ...row, id: second, status: 'delivered' }, T))).toBe(true);
+      expect(set.has(dedupKey({ ...row, id: first, status: 'delivered' }, T))).toBe(false);
+    }
+    expect(back.serialize()).toBe(seen.serialize());
+    expect(back.clone().serialize()).toBe(seen.serialize());
   });
 
   it('refuses text it did not write', () => {

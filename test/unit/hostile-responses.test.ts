@@ -82,6 +82,59 @@ describe('readBodyWithin', () => {
   });
 });
 
+describe('readBodyWithin, from a byte stream (as fetch gives), read into one buffer', () => {
+  /** A byte stream that hands over `bytes` in chunks of `size`, counting pulls and seeing a cancel. */
+  function byteStream(bytes: Uint8Array, size: number) {
+    const pulled = { count: 0, cancelled: false };
+    let at = 0;
+    const stream = new ReadableStream({
+      type: 'bytes',
+      pull(controller) {
+        pulled.count++;
+        if (at >= bytes.length) {
+          controller.close();
+          // A BYOB read waiting when the stream closes must be answered with an empty view.
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        controller.enqueue(bytes.slice(at, at + size));
+        at += size;
+      },
+      cancel() {
+        pulled.cancelled = true;
+      },
+    });
+    return { stream, pulled };
+  }
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+
+  it('decodes characters split between chunks, drops a leading BOM and replaces invalid bytes, as Response.text() does', async () => {
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...utf8('{"s":"Grüße 👋'), 0xff, ...utf8('"}')]);
+    const { stream } = byteStream(bytes, 1);
+    const text = await readBodyWithin(new Response(stream), 1024);
+    expect(text).toBe('{"s":"Grüße 👋\uFFFD"}');
+    expect(text).toBe(await new Response(bytes).text());
+  });
+
+  it('reads bodies larger than its first buffer whole, and a shorter one after them without the longer one\'s bytes', async () => {
+    const long = `{"value":"${'é'.repeat(300_000)}"}`;
+    const short = '{"value":"ok"}';
+    expect(await readBodyWithin(new Response(byteStream(utf8(long), 16 * 1024).stream), 4 * 1024 * 1024)).toBe(long);
+    expect(await readBodyWithin(new Response(byteStream(utf8(short), 16 * 1024).stream), 1024)).toBe(short);
+    // A Content-Length that says less than what comes (a proxy that got it wrong) still gives the whole body.
+    const lying = new Response(byteStream(utf8(long), 64 * 1024).stream, { headers: { 'content-length': '10' } });
+    expect(await readBodyWithin(lying, 4 * 1024 * 1024)).toBe(long);
+  });
+
+  it('stops reading a body without Content-Length as soon as it passes the limit', async () => {
+    const { stream, pulled } = byteStream(new Uint8Array(64 * 1024 * 1024), 1024 * 1024);
+    const error = await limitError(readBodyWithin(new Response(stream), 4 * 1024 * 1024));
+    expect(error.message).toBe('a body larger than 4 MiB');
+    expect(pulled.count).toBeLessThan(10);
+    expect(pulled.cancelled).toBe(true);
+  });
+});
+
 describe('jsonShapeProblem', () => {
   const limits = { maxDepth: 8, maxStringLength: 100 };
   it.each([
