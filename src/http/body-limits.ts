@@ -87,7 +87,10 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
 async function readIntoBuffer(reader: ReadableStreamBYOBReader, maxBytes: number, declared: number | undefined): Promise<string> {
   // One byte more than declared: the read that finds the end needs room for one.
   const wanted = declared === undefined ? FIRST_BUFFER_BYTES : declared + 1;
-  let buffer = spareBuffer !== undefined && spareBuffer.byteLength >= wanted ? spareBuffer : new ArrayBuffer(wanted);
+  // An eighth more than this body needs, so that the next page, a little larger, still fits: a new buffer per
+  // page would leave one for the collector each time.
+  let buffer =
+    spareBuffer !== undefined && spareBuffer.byteLength >= wanted ? spareBuffer : new ArrayBuffer(Math.min(maxBytes + 1, wanted + (wanted >> 3)));
   spareBuffer = undefined;
   let filled = 0;
   try {
