@@ -121,8 +121,9 @@ export type ReadOrder =
   /** The new data first, then the look-back from `rereadFromMs` to readUpTo, within `runRequests`. */
   | 'new_first'
   /**
-   * Three passes: the settled part `[cursor, settledEndMs]` (moves the cursor), the new data, then half a
-   * round of the young part's re-read, from `rereadFromMs` to `rereadUntilMs`.
+   * In rounds of two runs: a settling run reads the settled part `[cursor, settledEndMs]` (moves the cursor),
+   * and at the budget's limit a slice `[rereadFromMs, rereadUntilMs]`; a young run reads the young part and
+   * the new data in one pass from `rereadFromMs`.
    */
   | 'tiered';
 
@@ -160,8 +161,6 @@ export interface RereadPlan {
   settledEndMs?: number;
   /** `tiered`: the young pass plans its windows for the rows visible now (window.ts `visibleRampMs`). */
   visibleRampMs?: number;
-  /** `tiered`, settling run of a sliced round: the status band, read apart from the slice (if the round fits with it). */
-  statusBand?: { fromMs: number; untilMs: number };
 }
 
 /** Pages up to which the look-back and the new data are read whole every run, in one listing. */
@@ -213,19 +212,14 @@ export function planReread(input: RereadInput): RereadPlan {
 }
 
 /**
- * The young part of the look-back: the YOUNG_SHARE of it nearest now − margin (11 of 15 minutes), where rows
- * still appear. It is read every ROUND_RUNS runs in one listing with the new data, so a row that shows up
- * anywhere in it is read within two intervals. (At the budget's limit its oldest interval is a slice of the
- * settling run: planTiered.)
+ * The young part of the look-back, as a share of it: the last 12 of 15 minutes before now − margin, where rows
+ * still appear. It is read every ROUND_RUNS runs in one listing with the new data. Why 12: a row can show up
+ * 10 minutes late (look-back 15 = up to 10 to show + up to 5 to settle), and the young listing must reach
+ * two intervals past that to read every row within two intervals of showing; and the young listing's last
+ * read of a row then comes exactly 5 intervals before the settled pass reads it (see planTiered), so a
+ * status that changes after that last read waits at most the 5 minutes a status may take.
  */
-export const YOUNG_SHARE = 11 / 15;
-/**
- * The status band: one interval-wide slice just behind the young part (13 to 12 minutes before now − margin at
- * lookback 15), read in the other runs. A row left the young part at most two intervals before; the
- * settled pass reads it at 16 to 18; between those the band reads once, so a status that changes after
- * the row's last young read waits at most about 5 minutes, not 7.
- */
-export const STATUS_BAND = { fromShare: 13 / 15, toShare: 12 / 15 };
+export const YOUNG_SHARE = 12 / 15;
 /**
  * Rows are taken to show up evenly over the first VISIBLE_SHARE of the look-back (10 of 15 minutes) when the
  * young pass plans its windows: a window there holds fewer rows than the settled density says.
@@ -237,79 +231,76 @@ export const ROUND_RUNS = 2;
 /**
  * The tiered re-read at high volume, in rounds of two runs.
  *
- *   settling run   the settled part [cursor, now − margin − lookback] (moves the cursor two intervals at a
- *                  time: a listing of two minutes fills its pages better than two of one), the new data,
- *                  and the status band, whose end it leaves in `rereadFrom`;
+ *   settling run   the settled part [cursor, now − margin − lookback] alone: it moves the cursor two intervals
+ *                  at a time (a listing of two minutes fills its pages better than two of one);
  *   young run      the young part and the new data in one listing, [now − margin − young, now − margin].
  *
- * A row is read at about 2, 4, …, 12 minutes of age (fewer rows are visible the younger it is), once in
- * the band and once settled: at 10M rows a day 2.8 rows read per event, where re-reading the young part
- * half per run took 3.0 (readAmplification).
+ * Which one a run is follows from the state: a settling run is due when the settled part holds about a
+ * round's intervals (a young run leaves the cursor where it was), a young run cut short by its share left
+ * where it stopped in `rereadFrom` and goes on from there first.
  *
- * When those runs would take the busiest budget window past the limit (3 young and 2 settling runs in 5
- * minutes), and slicing makes it less: the settling run reads the young part's oldest interval (the slice,
- * whose end it leaves in `rereadFrom`, where the young run starts next run) and the band only if the round
- * still fits with it.
- * A young run cut short by its share leaves where it stopped in `rereadFrom`; the next run goes on from there.
+ * Why no other listing (measured with bench/reread-scaled.ts; the young listing is about 12 pages at 1.16×
+ * the mean of 10M rows a day, the settled part 4): the young runs come at even intervals, the settling runs
+ * at odd ones, so a row's last young read, at 10 to 12 minutes of age plus the margin, is always five
+ * intervals before its settled read at 15 to 17 plus the margin: a later status is delivered within 5 minutes
+ * without a status band between them. And with a margin of seconds, not a minute (window.ts), a row that
+ * shows up in the settling run's interval waits for the next young run, still within two intervals of when
+ * a listing could first return it, so the settling run reads no new data. A round is then 12 + 4 requests:
+ * 3 young and 2 settling runs in a rolling 5 minutes are 44 (the band, new-data listing and 1-minute margin
+ * of the plan before made it 50: three listings a settling run, each ending in a part-full page).
+ *
+ * When those runs would take the busiest budget window past the limit, and slicing makes it less (25M rows
+ * a day: the young listing is about 25 pages), the young listing's oldest interval (rows 10 to 11 minutes
+ * old, all visible by then) moves to the settling run as a slice, whose end it leaves in `rereadFrom`: the
+ * young run starts there next run. Every row is still read within two intervals of showing, at no more
+ * rows; a later status may then wait for the settled pass, up to about 7 minutes.
  */
 function planTiered(
   input: RereadInput,
   allowance: number,
-): Pick<
-  RereadPlan,
-  'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'statusBand' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'
-> {
+): Pick<RereadPlan, 'order' | 'rereadFromMs' | 'rereadUntilMs' | 'settledEndMs' | 'roundStart' | 'runRequests' | 'roundIntervals' | 'visibleRampMs'> {
   const { cursorMs, readUpToMs, latestEndMs, lookbackMs, intervalMs } = input;
   const common = { order: 'tiered' as const, runRequests: Math.max(0, Math.min(allowance, input.remainingRequests)), roundIntervals: ROUND_RUNS };
-  const visibleRampMs = VISIBLE_SHARE * lookbackMs;
   const inLookback = (ms: number): number => Math.max(cursorMs, Math.min(readUpToMs, floorSecond(ms)));
   // Not past readUpTo: the cursor it moves must stay behind where the other passes start.
   const settledEndMs = inLookback(latestEndMs - lookbackMs);
-  const bandFromMs = Math.max(settledEndMs, floorSecond(latestEndMs - STATUS_BAND.fromShare * lookbackMs));
-  const bandUntilMs = Math.min(readUpToMs, floorSecond(latestEndMs - STATUS_BAND.toShare * lookbackMs));
-  const youngFromMs = inLookback(latestEndMs - YOUNG_SHARE * lookbackMs);
-  const cost = roundCost(input, visibleRampMs);
+  const cost = roundCost(input);
   // Young runs this dear would take the busiest budget window past the limit: the young listing's oldest
-  // interval moves to the settling runs (and the band goes, if the round does not fit with it).
+  // interval moves to the settling runs.
   const unsliced = busiestWindow(input, cost.young, cost.settling);
-  const slicedSettling = cost.settling - cost.band + cost.slice;
-  const sliced = unsliced > input.budget.limit && busiestWindow(input, cost.youngSliced, slicedSettling) < unsliced;
+  const sliced = unsliced > input.budget.limit && busiestWindow(input, cost.youngSliced, cost.settling + cost.slice) < unsliced;
   const youngDue = input.rereadFromMs !== undefined && input.rereadFromMs > cursorMs && input.rereadFromMs < readUpToMs;
-  if (!youngDue && sliced) {
+  // Half an interval of slack: runs are not exactly an interval apart.
+  const settlingDue = !youngDue && settledEndMs - cursorMs > (ROUND_RUNS - 0.5) * intervalMs;
+  if (settlingDue) {
     // The slice: the interval behind the one the young run starts at next run (where this run's ends).
-    const sliceFromMs = inLookback(youngFromMs + intervalMs);
-    const sliceUntilMs = inLookback(sliceFromMs + intervalMs);
-    // The band too, if the busiest budget window of the round still fits the limit with it.
-    const band = bandFromMs < bandUntilMs && busiestWindow(input, cost.youngSliced, cost.settling + cost.slice) <= input.budget.limit;
-    if (sliceUntilMs > sliceFromMs) {
-      return {
-        ...common,
-        rereadFromMs: sliceFromMs,
-        rereadUntilMs: sliceUntilMs,
-        settledEndMs,
-        ...(band ? { statusBand: { fromMs: bandFromMs, untilMs: bandUntilMs } } : {}),
-        roundStart: true,
-      };
-    }
+    const sliceFromMs = sliced ? inLookback(slicedYoungFrom(input)) : settledEndMs;
+    const sliceUntilMs = sliced ? inLookback(sliceFromMs + intervalMs) : settledEndMs;
+    return { ...common, rereadFromMs: sliceFromMs, rereadUntilMs: sliceUntilMs, settledEndMs, roundStart: true };
   }
-  if (!youngDue && bandFromMs < bandUntilMs) {
-    return { ...common, rereadFromMs: bandFromMs, rereadUntilMs: bandUntilMs, settledEndMs, roundStart: true };
-  }
-  // Young run: from the young part's start, or on from where a young run cut short stopped.
+  // Young run: from the young part's start, or on from where a young run cut short (or a slice) stopped.
+  const youngFromMs = inLookback(latestEndMs - YOUNG_SHARE * lookbackMs);
   const rereadFromMs = youngDue ? Math.max(youngFromMs, input.rereadFromMs as number) : youngFromMs;
   // The round's share is two runs' (2A): the young run may take what the settling run leaves of it, so that
   // a young listing a little over one run's share is still read whole every other run (while the budget has
   // room) instead of in three runs.
-  const settling = sliced ? slicedSettling : cost.settling;
+  const settling = sliced ? cost.settling + cost.slice : cost.settling;
   const runRequests = Math.max(0, Math.min(ROUND_RUNS * allowance - settling, input.remainingRequests));
-  return { ...common, runRequests, rereadFromMs, rereadUntilMs: readUpToMs, settledEndMs: cursorMs, roundStart: false, visibleRampMs };
+  return {
+    ...common,
+    runRequests,
+    rereadFromMs,
+    rereadUntilMs: readUpToMs,
+    settledEndMs: cursorMs,
+    roundStart: false,
+    visibleRampMs: VISIBLE_SHARE * lookbackMs,
+  };
 }
 
 /** Estimated requests of a round's listings at the density: each one's windows and its last, part-full page. */
 interface RoundCost {
-  /** The settling run: the settled part (ROUND_RUNS intervals), the status band, the new data. */
+  /** The settling run: the settled part (ROUND_RUNS intervals). */
   settling: number;
-  band: number;
   /** One interval of settled rows (the slice). */
   slice: number;
   /** The young part and the new data in one listing, the rows visible now. */
@@ -318,24 +309,29 @@ interface RoundCost {
   youngSliced: number;
 }
 
-function roundCost(input: RereadInput, visibleRampMs: number): RoundCost {
+function roundCost(input: RereadInput): RoundCost {
   const rate = input.rowsPerMinute ?? 0;
   const nowMs = input.nowMs ?? input.latestEndMs;
   // Planned as windows are (window.ts PAGE_FILL): pages a little short of full, so that the usual error of the
   // density estimate does not take the busiest budget window past the limit when the estimate sits just under it.
   const requests = (rows: number): number => estimateRequests(rows / PAGE_FILL, input.windowRows, input.pageSize);
   const rows = (ms: number): number => (rate * ms) / MINUTE_MS;
-  const visible = (fromMs: number, toMs: number): number => visibleRows(fromMs, toMs, rate, nowMs, visibleRampMs);
-  const band = requests(rows((STATUS_BAND.fromShare - STATUS_BAND.toShare) * input.lookbackMs));
-  const youngFromMs = input.latestEndMs - YOUNG_SHARE * input.lookbackMs;
+  const visible = (fromMs: number): number => visibleRows(fromMs, input.latestEndMs, rate, nowMs, VISIBLE_SHARE * input.lookbackMs);
   return {
-    // The new data: one interval, of which few rows are visible yet.
-    settling: requests(rows(ROUND_RUNS * input.intervalMs)) + band + requests(visible(input.latestEndMs - input.intervalMs, input.latestEndMs)),
-    band,
+    settling: requests(rows(ROUND_RUNS * input.intervalMs)),
     slice: requests(rows(input.intervalMs)),
-    young: requests(visible(youngFromMs, input.latestEndMs)),
-    youngSliced: requests(visible(youngFromMs + input.intervalMs, input.latestEndMs)),
+    young: requests(visible(input.latestEndMs - YOUNG_SHARE * input.lookbackMs)),
+    youngSliced: requests(visible(slicedYoungFrom(input))),
   };
+}
+
+/**
+ * Where a sliced young run starts when it runs now: one interval short of the young part, counted from now,
+ * not from now − margin, so it ends where a row is at most 10 + 1 minutes old (the margin only serves to keep
+ * the unsliced young part's last read five intervals before the settled pass, which a sliced round does not).
+ */
+function slicedYoungFrom(input: RereadInput): number {
+  return floorSecond((input.nowMs ?? input.latestEndMs) - YOUNG_SHARE * input.lookbackMs + input.intervalMs);
 }
 
 /** Requests in the busiest budget window of runs alternating between these two costs. */

@@ -197,9 +197,10 @@ function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
   const newData: Pass = { fromMs: state.readUpToMs, untilMs: undefined, reread: undefined };
   if (plan.order === 'from_cursor') return [{ fromMs: state.cursorMs, untilMs: undefined, reread: round }];
   if (plan.order === 'new_first') return [newData, { fromMs: plan.rereadFromMs, untilMs: state.readUpToMs, reread: round }];
-  // Tiered: the settled part first (it moves the cursor and prunes the keys); then a young run reads the young
+  // Tiered: the settled part first (it moves the cursor and prunes the keys); a young run then reads the young
   // part and the new data in one pass (they meet at readUpTo, and a listing's last page is seldom full), its
-  // windows planned for the rows visible now; a settling run reads the new data, then the status band.
+  // windows planned for the rows visible now; a settling run reads nothing more, or a slice at the budget's
+  // limit (whose end, left in rereadFrom, is where the next young run starts).
   const settledEndMs = plan.settledEndMs ?? state.cursorMs;
   const settled: Pass[] = settledEndMs > state.cursorMs ? [{ fromMs: state.cursorMs, untilMs: settledEndMs, reread: undefined }] : [];
   const untilMs = plan.rereadUntilMs ?? state.readUpToMs;
@@ -207,10 +208,7 @@ function passesOf(plan: RereadPlan, state: FetchState): Pass[] {
     const young: Pass = { fromMs: plan.rereadFromMs, untilMs: undefined, reread: round };
     return [...settled, plan.visibleRampMs === undefined ? young : { ...young, visibleRampMs: plan.visibleRampMs }];
   }
-  // A sliced round's settling run reads the band apart (if the round fits with it), then the slice, whose end
-  // (left in rereadFrom) is where the young run starts.
-  const band: Pass[] = plan.statusBand ? [{ fromMs: plan.statusBand.fromMs, untilMs: plan.statusBand.untilMs, reread: undefined }] : [];
-  return [...settled, newData, ...band, { fromMs: plan.rereadFromMs, untilMs, reread: round }];
+  return untilMs > plan.rereadFromMs ? [...settled, { fromMs: plan.rereadFromMs, untilMs, reread: round }] : settled;
 }
 
 /** What the run did so far, for the summary. */
@@ -539,8 +537,8 @@ function summarize(run: Run, stopReason: StopReason): FetchRunSummary {
       order: plan.order,
       reason: plan.reason,
       roundStart: plan.roundStart,
-      // Stopped at its share, or a settling run done and the young run next: either way the re-read goes on from rereadFrom.
-      continuesNextRun: tally.rereadStopped || state.rereadFromMs !== undefined,
+      // Stopped at its share (it goes on from rereadFrom), or a settling run done and the young run next.
+      continuesNextRun: tally.rereadStopped || state.rereadFromMs !== undefined || (plan.order === 'tiered' && plan.roundStart),
       ...(state.rereadFromMs !== undefined ? { rereadFrom: isoUtc(state.rereadFromMs) } : {}),
       roundIntervals: plan.roundIntervals,
       requestsSpent: tally.requestsSpent,

@@ -49,7 +49,7 @@ export interface FetchTuning {
 }
 
 export const DEFAULT_TUNING: FetchTuning = {
-  safetyMarginMs: MINUTE_MS,
+  safetyMarginMs: 15 * SECOND_MS,
   retentionMarginMs: 10 * MINUTE_MS,
   initialWindowMs: 10 * MINUTE_MS,
   maxWindowRows: 120_000,

@@ -7,6 +7,7 @@ import { MemoryEngine } from '../../src/engine/memory.js';
 import { type CommandOutcome, type CommandResult, isCommandError } from '../../src/engine/types.js';
 import { IntegrationError } from '../../src/errors.js';
 import { parseState } from '../../src/fetch/state.js';
+import { DEFAULT_TUNING } from '../../src/fetch/window.js';
 import { main } from '../../src/main.js';
 import { FakeGraph, type TruthRow } from '../helpers/fetch-fake-graph.js';
 
@@ -18,6 +19,8 @@ vi.mock('../../src/commands/clients.js', () => ({
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+/** Windows end this long before now (15 s). */
+const MARGIN = DEFAULT_TUNING.safetyMarginMs;
 const params = {
   tenant_id: '8f7e6d5c-1a2b-4c3d-9e8f-0a1b2c3d4e5f',
   client_id: '11111111-2222-4333-8444-555555555555',
@@ -63,7 +66,7 @@ describe('fetch-events', () => {
     expect(engine.events[0]).toMatchObject({ id: expect.any(String), status: 'delivered', size: 1234, toIP: '' });
     for (const event of engine.events) expect(event._time).toBe(new Date(Date.parse(String(event.receivedDateTime))).toISOString());
     expect(engine.sends.every((send) => send.meta.product === 'o365_message_trace')).toBe(true);
-    expect(engine.lastRun).toMatchObject({ version: 3, cursor: new Date(NOW - MINUTE - 15 * MINUTE).toISOString() });
+    expect(engine.lastRun).toMatchObject({ version: 3, cursor: new Date(NOW - MARGIN - 15 * MINUTE).toISOString() });
     expect(result.nextTrigger).toBeUndefined();
     expect(result.readableOutput).toMatch(/Sent 168 events/);
     expect(graph?.requests[0]?.startMs).toBe(NOW - 60 * MINUTE);
@@ -72,12 +75,14 @@ describe('fetch-events', () => {
   it('saves the first-run start even when nothing could be read yet, so a relative first_fetch leaves no gap', async () => {
     const engine = new MemoryEngine({ startTimeMs: NOW });
     setup(rowsEvery(NOW - 30 * MINUTE, NOW + 10 * MINUTE, 10_000), engine);
-    ok(await main('fetch-events', { ...params, first_fetch: '1 minute' }, {}, engine));
-    expect(engine.lastRun).toMatchObject({ version: 3, cursor: new Date(NOW - MINUTE).toISOString() });
+    // 15 seconds back is where windows may end now (the safety margin): nothing can be read yet.
+    ok(await main('fetch-events', { ...params, first_fetch: '15 seconds' }, {}, engine));
+    expect(engine.events).toHaveLength(0);
+    expect(engine.lastRun).toMatchObject({ version: 3, cursor: new Date(NOW - MARGIN).toISOString() });
     engine.advance(5 * MINUTE);
-    ok(await main('fetch-events', { ...params, first_fetch: '1 minute' }, {}, engine));
-    expect(graph?.requests[0]?.startMs).toBe(NOW - MINUTE);
-    expect(engine.events).toHaveLength(31); // NOW − 1 min to NOW + 4 min, both ends
+    ok(await main('fetch-events', { ...params, first_fetch: '15 seconds' }, {}, engine));
+    expect(graph?.requests[0]?.startMs).toBe(NOW - MARGIN);
+    expect(engine.events).toHaveLength(30); // NOW − 10 s to NOW + 4 min 40 s (before NOW + 5 min − margin), every 10 s
   });
 
   it('pins the first-run start even when the first run fails on its first page, so no rows are skipped', async () => {
@@ -91,7 +96,7 @@ describe('fetch-events', () => {
     // Resolved again now, "10 minutes" would mean NOW − 5 min; the pinned start keeps NOW − 10 min to NOW − 5 min.
     engine.advance(5 * MINUTE);
     ok(await main('fetch-events', { ...params, first_fetch: '10 minutes' }, {}, engine));
-    expect(engine.events).toHaveLength(85); // NOW − 10 min to NOW + 4 min, every 10 s, both ends
+    expect(engine.events).toHaveLength(89); // NOW − 10 min to NOW + 5 min − margin (the last row at NOW + 4 min 40 s), every 10 s
   });
 
   it('a second run re-reads the lookback and sends only what is new or changed', async () => {
@@ -109,7 +114,7 @@ describe('fetch-events', () => {
     expect(engine.events.slice(28).map((event) => `${event.id}:${event.status}`).sort()).toEqual(
       ['late:pending', `${changed[0]?.id}:delivered`, `${changed[1]?.id}:delivered`].sort(),
     );
-    expect(graph?.requests[0]?.startMs).toBe(NOW - 16 * MINUTE);
+    expect(graph?.requests[0]?.startMs).toBe(NOW - MARGIN - 15 * MINUTE); // the cursor the first run left
   });
 
   it('reports an invalid state with how to reset, and does not touch it', async () => {

@@ -9,7 +9,6 @@ import {
   type RereadInput,
   ROUND_RUNS,
   roundIntervals,
-  STATUS_BAND,
   VISIBLE_SHARE,
   YOUNG_SHARE,
 } from '../../src/fetch/lookback.js';
@@ -23,15 +22,21 @@ const WINDOW_ROWS = windowRowsFor(20_000, 5000); // 4 pages, planned 92 % full
 /** Rows per minute at a daily volume. */
 const perMinute = (rowsPerDay: number): number => rowsPerDay / 1440;
 
+/** The safety margin (window.ts DEFAULT_TUNING) and where windows may end at NOW. */
+const MARGIN = DEFAULT_TUNING.safetyMarginMs;
+const END = NOW - MARGIN;
+
 function steady(rowsPerDay: number, overrides: Partial<RereadInput> = {}): RereadInput {
-  // Just after a round: the cursor lookback + margin behind now, readUpTo at now − margin − one interval.
+  // Just after a young run: the cursor lookback + two intervals behind now − margin (the settling run is
+  // due), readUpTo one interval behind it.
   return {
-    cursorMs: NOW - 16 * MINUTE - MINUTE,
-    readUpToMs: NOW - 2 * MINUTE,
+    cursorMs: END - 17 * MINUTE,
+    readUpToMs: END - MINUTE,
     rereadFromMs: undefined,
     intervalMs: MINUTE,
     lookbackMs: 15 * MINUTE,
-    latestEndMs: NOW - MINUTE,
+    latestEndMs: END,
+    nowMs: NOW,
     rowsPerMinute: perMinute(rowsPerDay),
     windowRows: WINDOW_ROWS,
     pageSize: 5000,
@@ -110,7 +115,7 @@ describe('allowance and round length', () => {
 
 describe('planReread', () => {
   it('reads from the cursor, uncapped, when there is nothing to re-read or no density yet', () => {
-    expect(planReread(steady(1e7, { readUpToMs: NOW - 17 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'nothing_to_reread', runRequests: Infinity });
+    expect(planReread(steady(1e7, { readUpToMs: END - 17 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'nothing_to_reread', runRequests: Infinity });
     expect(planReread(steady(1e7, { rowsPerMinute: undefined }))).toMatchObject({ order: 'from_cursor', reason: 'density_unknown' });
   });
 
@@ -118,81 +123,72 @@ describe('planReread', () => {
     // Windows of up to 120,000 rows (window.ts) hold the whole 15-minute look-back at 10M (104,000 rows), but
     // reading it whole every run would cost 21 requests a run; one listing is for a few pages only.
     const long = windowRowsFor(DEFAULT_TUNING.maxWindowRows, 5000);
-    expect(planReread(steady(1e7, { windowRows: long, cursorMs: NOW - 16 * MINUTE })).order).toBe('tiered');
-    expect(planReread(steady(1e6, { windowRows: long, cursorMs: NOW - 16 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'one_window' });
+    expect(planReread(steady(1e7, { windowRows: long, cursorMs: END - 16 * MINUTE })).order).toBe('tiered');
+    expect(planReread(steady(1e6, { windowRows: long, cursorMs: END - 16 * MINUTE }))).toMatchObject({ order: 'from_cursor', reason: 'one_window' });
   });
 
   it('a small tenant: one listing from the cursor, as every run always did', () => {
     const plan = planReread(steady(20_000));
-    expect(plan).toMatchObject({ order: 'from_cursor', reason: 'one_window', roundStart: true, rereadFromMs: NOW - 17 * MINUTE, roundIntervals: 1 });
+    expect(plan).toMatchObject({ order: 'from_cursor', reason: 'one_window', roundStart: true, rereadFromMs: END - 17 * MINUTE, roundIntervals: 1 });
   });
 
-  it('10M rows a day: a round starts with a settling run: the settled part, the new data, then the status band', () => {
+  it('10M rows a day: with two intervals settled since the last settling run, the run reads the settled part alone', () => {
     const plan = planReread(steady(1e7));
-    // Status band: 13 to 12 minutes before now − margin (STATUS_BAND × 15), just behind the young part.
     expect(plan).toMatchObject({ order: 'tiered', reason: 'shared', roundStart: true, runRequests: 18, roundIntervals: ROUND_RUNS });
-    expect(plan.rereadFromMs).toBe(NOW - MINUTE - 13 * MINUTE);
-    expect(plan.rereadUntilMs).toBe(NOW - MINUTE - 12 * MINUTE);
-    expect([STATUS_BAND.fromShare * 15, STATUS_BAND.toShare * 15]).toEqual([13, 12]);
     // Settled: what is lookback + margin old now, from the cursor (two intervals of it, one round's worth).
-    expect(plan.settledEndMs).toBe(NOW - 16 * MINUTE);
+    expect(plan.settledEndMs).toBe(END - 15 * MINUTE);
+    // No re-read besides: no status band, no new data (the next young run reads it).
+    expect(plan.rereadFromMs).toBe(plan.settledEndMs);
+    expect(plan.rereadUntilMs).toBe(plan.settledEndMs);
     expect(plan.visibleRampMs).toBeUndefined();
+    // Not quite two intervals settled (a run sooner than planned) is not enough either: that run is a young run.
+    expect(planReread(steady(1e7, { cursorMs: END - 16 * MINUTE - 20_000 })).roundStart).toBe(false);
   });
 
-  it('the run after it (the band left rereadFrom inside the look-back) reads the young part and the new data in one listing', () => {
-    const plan = planReread(steady(1e7, { rereadFromMs: NOW - MINUTE - 12 * MINUTE, cursorMs: NOW - 16 * MINUTE }));
-    // Young part: the last YOUNG_SHARE × 15 = 11 minutes before now − margin, up to readUpTo (and on to now − margin).
-    expect(plan).toMatchObject({ order: 'tiered', roundStart: false, rereadFromMs: NOW - MINUTE - 11 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE });
-    expect(YOUNG_SHARE * 15).toBeCloseTo(11, 10);
+  it('the run after it reads the young part and the new data in one listing', () => {
+    const plan = planReread(steady(1e7, { cursorMs: END - 16 * MINUTE }));
+    // Young part: the last YOUNG_SHARE × 15 = 12 minutes before now − margin, up to readUpTo (and on to now − margin).
+    expect(plan).toMatchObject({ order: 'tiered', roundStart: false, rereadFromMs: END - 12 * MINUTE, rereadUntilMs: END - MINUTE });
+    expect(YOUNG_SHARE * 15).toBeCloseTo(12, 10);
     // No settled pass: the cursor moves in the settling runs.
-    expect(plan.settledEndMs).toBe(NOW - 16 * MINUTE);
+    expect(plan.settledEndMs).toBe(END - 16 * MINUTE);
     // Its windows are planned for the rows visible now: 10 of 15 minutes for a row to show up.
     expect(plan.visibleRampMs).toBeCloseTo(VISIBLE_SHARE * 15 * MINUTE, 6);
     expect(VISIBLE_SHARE * 15).toBeCloseTo(10, 10);
-    // Its share: the round's two (2 × 18) less the settling run's estimate, planned for pages 92 % full
-    // (settled 2 minutes: 4 requests, band: 2, new data: 1), so a young listing needing more than one run's
-    // share is still read whole.
-    expect(plan.runRequests).toBe(2 * 18 - (4 + 2 + 1));
-    expect(planReread(steady(1e7, { rereadFromMs: NOW - 13 * MINUTE, remainingRequests: 20 })).runRequests).toBe(20);
+    // Its share: the round's two (2 × 18) less the settling run's estimate (settled 2 minutes, planned for
+    // pages 92 % full: 4 requests), so a young listing needing more than one run's share is still read whole.
+    expect(plan.runRequests).toBe(2 * 18 - 4);
+    expect(planReread(steady(1e7, { cursorMs: END - 16 * MINUTE, remainingRequests: 20 })).runRequests).toBe(20);
   });
 
-  it('a young run cut short goes on where it stopped; a rereadFrom outside the look-back starts a round', () => {
-    const middle = NOW - 8 * MINUTE;
-    expect(planReread(steady(1e7, { rereadFromMs: middle }))).toMatchObject({ rereadFromMs: middle, rereadUntilMs: NOW - 2 * MINUTE, roundStart: false });
-    for (const outside of [NOW - 17 * MINUTE, NOW - 30 * MINUTE, NOW - 2 * MINUTE, NOW]) {
-      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ rereadFromMs: NOW - 14 * MINUTE, rereadUntilMs: NOW - 13 * MINUTE, roundStart: true });
+  it('a young run cut short goes on where it stopped, before the settling run; a rereadFrom outside the look-back does not count', () => {
+    const middle = END - 8 * MINUTE;
+    expect(planReread(steady(1e7, { rereadFromMs: middle }))).toMatchObject({ rereadFromMs: middle, rereadUntilMs: END - MINUTE, roundStart: false });
+    for (const outside of [END - 17 * MINUTE, END - 30 * MINUTE, END - MINUTE, NOW]) {
+      expect(planReread(steady(1e7, { rereadFromMs: outside }))).toMatchObject({ settledEndMs: END - 15 * MINUTE, roundStart: true });
     }
   });
 
-  it('with the cursor already past the status band, the run is a young run (a round never waits for a band)', () => {
-    const plan = planReread(steady(1e7, { cursorMs: NOW - 12 * MINUTE }));
-    expect(plan).toMatchObject({ order: 'tiered', rereadFromMs: NOW - 12 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE, settledEndMs: NOW - 12 * MINUTE });
+  it('with the cursor already inside the young part, the young run starts at the cursor', () => {
+    const plan = planReread(steady(1e7, { cursorMs: END - 10 * MINUTE }));
+    expect(plan).toMatchObject({ order: 'tiered', rereadFromMs: END - 10 * MINUTE, rereadUntilMs: END - MINUTE, settledEndMs: END - 10 * MINUTE });
   });
 
-  it('25M rows a day: the settling run takes the young part\'s oldest minute (a slice) and no band, so the round fits the budget', () => {
-    // Planned for pages 92 % full: 3 young runs (young listing: 104,000 visible rows, 25 requests in windows
-    // of 4 pages) and 2 settling runs (15) in 5 minutes would be 105 of 90: the slice moves 10 to 9 minutes
-    // before now − margin (rows all visible) to the settling run; with the band it would still be 103.
+  it("25M rows a day: the settling run takes the young part's oldest minute (a slice), so the round fits the budget", () => {
+    // Planned for pages 92 % full: 3 young runs (young listing: about 126,000 visible rows, 30 requests in
+    // windows of 4 pages) and 2 settling runs (9) in 5 minutes would be 108 of 90: the slice, rows 11 to 10
+    // minutes old (all visible), moves to the settling run (3 × 25 + 2 × 14 = 103, the lesser).
     const settling = planReread(steady(2.5e7));
-    expect(settling).toMatchObject({ order: 'tiered', roundStart: true, settledEndMs: NOW - 16 * MINUTE });
-    expect(settling.rereadFromMs).toBe(NOW - MINUTE - 10 * MINUTE);
-    expect(settling.rereadUntilMs).toBe(NOW - MINUTE - 9 * MINUTE);
-    expect(settling.statusBand).toBeUndefined();
-    // The young run starts where the slice ended, one interval later: 10 minutes of it, no longer 11.
-    const young = planReread(steady(2.5e7, { cursorMs: NOW - 16 * MINUTE, rereadFromMs: NOW - MINUTE - 9 * MINUTE }));
-    expect(young).toMatchObject({ roundStart: false, rereadFromMs: NOW - MINUTE - 9 * MINUTE, rereadUntilMs: NOW - 2 * MINUTE });
-    // Its share: the round's two less the settling run's (settled 9, new data 1, slice 5).
-    expect(young.runRequests).toBe(2 * 18 - (9 + 1 + 5));
-    // Where the rounds fit, nothing changes: 10M keeps the band and the whole young part (above).
-    expect(planReread(steady(1e7)).statusBand).toBeUndefined();
-    expect(planReread(steady(1e7)).rereadUntilMs).toBe(NOW - MINUTE - 12 * MINUTE);
-  });
-
-  it('a sliced round keeps the band when the budget has room for it', () => {
-    // A budget of 104: unsliced 105 does not fit, sliced with the band (3 × 21 + 2 × 20 = 103) does.
-    const plan = planReread(steady(2.5e7, { budget: { limit: 104, windowMs: 300_000 } }));
-    expect(plan.rereadFromMs).toBe(NOW - MINUTE - 10 * MINUTE);
-    expect(plan.statusBand).toEqual({ fromMs: NOW - MINUTE - 13 * MINUTE, untilMs: NOW - MINUTE - 12 * MINUTE });
+    expect(settling).toMatchObject({ order: 'tiered', roundStart: true, settledEndMs: END - 15 * MINUTE });
+    expect(settling.rereadFromMs).toBe(NOW - 11 * MINUTE);
+    expect(settling.rereadUntilMs).toBe(NOW - 10 * MINUTE);
+    // The young run starts where the slice ended, one interval later: rows up to 11 minutes old, not 12 + margin.
+    const young = planReread(steady(2.5e7, { cursorMs: END - 16 * MINUTE, rereadFromMs: NOW - 10 * MINUTE }));
+    expect(young).toMatchObject({ roundStart: false, rereadFromMs: NOW - 10 * MINUTE, rereadUntilMs: END - MINUTE });
+    // Its share: the round's two less the settling run's (settled 9, slice 5).
+    expect(young.runRequests).toBe(2 * 18 - (9 + 5));
+    // Where the rounds fit, there is no slice: 10M (above), and 25M with a budget to match.
+    expect(planReread(steady(2.5e7, { budget: { limit: 200, windowMs: 300_000 } }))).toMatchObject({ rereadFromMs: END - 15 * MINUTE, rereadUntilMs: END - 15 * MINUTE });
   });
 
   it('takes no more than the budget has left', () => {
@@ -219,7 +215,7 @@ describe('planReread', () => {
         fc.option(fc.double({ min: 0, max: 100_000, noNaN: true }), { nil: undefined }),
         fc.integer({ min: -5, max: 90 }),
         (behind, span, rereadOffset, rate, remaining) => {
-          const readUpToMs = NOW - MINUTE - behind * MINUTE;
+          const readUpToMs = END - behind * MINUTE;
           const cursorMs = readUpToMs - span * MINUTE;
           const plan = planReread(
             steady(0, {
@@ -233,17 +229,12 @@ describe('planReread', () => {
           expect(plan.rereadFromMs).toBeGreaterThanOrEqual(cursorMs);
           expect(plan.rereadFromMs).toBeLessThanOrEqual(Math.max(cursorMs, readUpToMs));
           expect(plan.runRequests).toBeGreaterThanOrEqual(0);
-          // A sliced settling run's band lies inside the look-back, behind the slice.
-          if (plan.statusBand) {
-            expect(plan.statusBand.fromMs).toBeGreaterThanOrEqual(cursorMs);
-            expect(plan.statusBand.untilMs).toBeLessThanOrEqual(plan.rereadFromMs);
-          }
           if (plan.order === 'tiered') {
             // The re-read stays inside [cursor, readUpTo]; the settled part ends where the cursor rule allows.
             expect(plan.rereadUntilMs).toBeGreaterThanOrEqual(plan.rereadFromMs);
             expect(plan.rereadUntilMs).toBeLessThanOrEqual(readUpToMs);
             expect(plan.settledEndMs).toBeGreaterThanOrEqual(cursorMs);
-            expect(plan.settledEndMs).toBeLessThanOrEqual(Math.max(cursorMs, Math.min(readUpToMs, NOW - MINUTE - 15 * MINUTE)));
+            expect(plan.settledEndMs).toBeLessThanOrEqual(Math.max(cursorMs, Math.min(readUpToMs, END - 15 * MINUTE)));
             // The settled pass moves the cursor up to its end: the re-read must not start behind it.
             expect(plan.rereadFromMs).toBeGreaterThanOrEqual(plan.settledEndMs as number);
           }

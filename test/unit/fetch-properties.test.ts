@@ -350,7 +350,7 @@ describe('fetch loop properties', () => {
     await runScenario(scenario);
   }, 60_000);
 
-  it('three fixed scenarios, drawn from the generators above, go through every look-back decision and read order', async () => {
+  it('four fixed scenarios, drawn from the generators above, go through every look-back decision and read order', async () => {
     // Random runs reach some paths (a re-read continued next run, an overgrown look-back) only once in a
     // hundred or more scenarios; these always do, so the check below does not depend on the seed.
     const scenarios = JSON.parse(readFileSync(new URL('../fixtures/fetch-path-scenarios.json', import.meta.url), 'utf8')) as Scenario[];

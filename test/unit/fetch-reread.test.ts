@@ -2,11 +2,12 @@
  * The look-back re-read at high volume, scaled down: pages of 10 rows instead of 5000, so a tenant of 15 rows
  * a minute stands for 7,500 rows a minute (10.8M a day). Every run must stay within its share of the
  * request budget, the re-read of the young part must go round in two runs, every row must arrive within two
- * intervals of becoming visible and every later status within 5 minutes (4.5 at p99), once.
+ * intervals of when a read could first return it and every later status within 5 minutes, once.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory.js';
 import { type FetchRunSummary, runFetch } from '../../src/fetch/run.js';
+import { DEFAULT_TUNING } from '../../src/fetch/window.js';
 import { RequestBudget } from '../../src/http/budget.js';
 import { eventKey, FakeGraph, FaultyEngine, seededRandom, type TruthRow } from '../helpers/fetch-fake-graph.js';
 
@@ -35,6 +36,14 @@ function truth(stepMs: number, untilMs: number): TruthRow[] {
     });
   }
   return rows;
+}
+
+/**
+ * When a read could first return the row: once it is visible, and once a window may end at its received
+ * time (windows end on whole seconds, the safety margin before now).
+ */
+function readableAt(row: TruthRow): number {
+  return Math.max(row.visibleAtMs, Math.ceil(row.receivedMs / 1000) * 1000 + DEFAULT_TUNING.safetyMarginMs);
 }
 
 /**
@@ -121,11 +130,12 @@ async function collectAndCheck(
         expect(at, key).toBeDefined();
         const lag = (at as number) - change.atMs;
         if (index === 0) {
-          // The row itself: the young part is read every two runs.
-          expect(lag, key).toBeLessThanOrEqual(2 * MINUTE);
+          // The row itself: the young part is read every two runs, so within two intervals of when a read
+          // could first return it (visible, and older than the safety margin).
+          expect((at as number) - readableAt(row), key).toBeLessThanOrEqual(2 * MINUTE);
         } else {
-          // A later status: after the row's last young read (at 10 to 12 minutes of age) the status band
-          // (13 to 14) or the settled pass (16 to 18) catches it, at most 5 minutes later.
+          // A later status: after the row's last young read (at 10 to 12 minutes of age, plus the margin) the
+          // settled pass (15 to 17, plus the margin) catches it, 5 minutes later.
           expect(lag, key).toBeLessThanOrEqual(limits.statusMaxMs ?? 5 * MINUTE);
           statusLags.push(lag);
         }
@@ -140,7 +150,7 @@ async function collectAndCheck(
       const seenAt = Math.min(
         ...row.history.map((change) => deliveredAt.get(eventKey({ id: row.id, recipientAddress: row.recipientAddress, status: change.status })) ?? Infinity),
       );
-      expect(seenAt - row.visibleAtMs, row.id).toBeLessThanOrEqual(2 * MINUTE);
+      expect(seenAt - readableAt(row), row.id).toBeLessThanOrEqual(2 * MINUTE);
     }
     statusLags.sort((a, b) => a - b);
     expect(statusLags[Math.floor(0.99 * statusLags.length)]).toBeLessThanOrEqual(limits.statusP99Ms);
@@ -149,8 +159,11 @@ async function collectAndCheck(
 describe('look-back re-read at high volume', () => {
   it('tiered re-read in two runs: new rows within 2 intervals, status changes within 5 minutes (p99), once', async () => {
     // 15 rows a minute (10.8M a day): every run within its share (18) plus the one window it always reads;
-    // 48 per 5 minutes (re-reading the young part half per run took 55, the whole look-back in rounds 69).
-    await collectAndCheck(4000, { perRun: 18 + 4, busiest: 48, statusP99Ms: 4.5 * MINUTE });
+    // 43 per 5 minutes, within half the tenant's quota (with a status band, a new-data listing in the settling
+    // run and a 1-minute margin it took 48; re-reading the young part half per run 55, the whole look-back in
+    // rounds 69). A row's last young read comes 5 minutes before its settled read, so a later status waits
+    // at most 5 minutes (p99 about 4.9: the band used to make it 4.5 at the price of 2 requests a round).
+    await collectAndCheck(4000, { perRun: 18 + 4, busiest: 45, statusP99Ms: 5 * MINUTE });
   }, 60_000);
 
   it("when the young listing needs more than one run's share, it is still read whole every other run (18M a day)", async () => {
@@ -162,7 +175,8 @@ describe('look-back re-read at high volume', () => {
   it('at 25M a day the settling run takes the young listing\'s oldest minute: new rows within 2 intervals, within 90 requests', async () => {
     // 174 rows a minute in pages of 50 (100× scaled down), windows of up to 24 pages (window.ts's default, scaled): the young listing alone
     // would take the busiest 5 minutes past 90, so it was cut short and its youngest rows waited 3 intervals.
-    // The status band goes to keep within 90: a later status may wait for the settled pass, up to 8 minutes (it waited as long before).
+    // A sliced round gives up the five minutes between a row's last young read and its settled read: a later
+    // status may wait for the settled pass, up to 8 minutes (it waited as long before).
     await collectAndCheck(345.6, { perRun: 36, busiest: 90, statusP99Ms: 7 * MINUTE, statusMaxMs: 8 * MINUTE, pageSize: 50, maxWindowRows: 1200, minutes: 43 });
   }, 60_000);
 
