@@ -22,32 +22,33 @@
  * That round re-reads old minutes as often as young ones, yet rows appear late (Graph: up to about 10
  * minutes) and change status soon after (about 5), so at steady state the plan is tiered instead
  * (planTiered), in rounds of two runs: a young run reads the young part of the look-back and the new data
- * in one listing; a settling run reads the settled part from the cursor (which moves it), the new data and a
- * one-interval status band behind the young part. A row is then read at about 2, 4, …, 12 minutes of age
- * (few rows are visible yet at the first reads), once in the band and once settled. Requests go by pages,
- * and a listing's last page is seldom full, so the plan also keeps listings few and long: the young part
- * and the new data are one listing, the settled part is read two intervals at a time, and the young
- * listing's windows are planned for the rows visible now (window.ts `visibleRampMs`).
- * At 10,000,000 rows a day this spends 42 to 43 requests per 5 minutes (bench/reread-scaled.ts, 50×), where
- * re-reading the young part half per run spent 55 and the whole look-back in rounds 69 to 79; every new row
- * is still read within two intervals of showing, every later status within 5 minutes. The real bench
- * (bench/steady.ts) agrees at the simulated day's quieter hours and spends 50 at 1.16× the day's mean rate.
+ * in one listing; a settling run reads the settled part from the cursor (which moves it), and nothing else.
+ * A row is then read at about 2, 4, …, 12 minutes of age (few rows are visible yet at the first reads) and
+ * once settled, five minutes after its last young read. Requests go by pages, and a listing's last page is
+ * seldom full, so the plan also keeps listings few and long: the young part and the new data are one
+ * listing, the settled part is read two intervals at a time, and the young listing's windows are planned
+ * for the rows visible now (window.ts `visibleRampMs`).
+ * At 1.16× the mean of 10,000,000 rows a day (the busiest part of the bench's steady run) this spends 44
+ * requests per 5 minutes (bench/reread-scaled.ts, 10× and 50×, seeds 42 and 1234; 46 at 50× with seed 7,
+ * where a young listing of 100-row pages now and then ends one page later), where the plan with a status
+ * band, a new-data listing in the settling run and a one-minute margin spent 50, re-reading the young part
+ * half per run 55 and the whole look-back in rounds 69 to 79; every new row is still read within two
+ * intervals of when a listing could first return it, every later status within 5 minutes.
  *
- * At 25,000,000 rows a day the round is as dear as the budget allows: the young listing (about 103,000
- * visible rows, 21 pages) three times and the settling run (settled part 7, new data 1, band 4) twice in a
- * rolling 5 minutes is more than 90, so young runs were cut short and their youngest rows waited a third
- * interval (new-row lag p99 175 s). Two things bring it within 90. The young listing's oldest interval (rows
- * 10 to 11 minutes old, all visible by then) moves to the settling run as a slice: read one interval after
- * the young run, it still reads every row there within two intervals of showing, and costs no more rows
- * (any wider a split would read a minute of rows twice). The status band goes when the round does not fit
- * with it (a later status may then wait for the settled pass, up to about 7 minutes). And windows are long
- * (window.ts `maxWindowRows`), so the young listing is one window, not six ending in part-full pages.
- * Measured (50×, seeds 42, 7, 1234): 87 to 90 requests per 5 minutes, new rows within 120 s, 0/0.
+ * At 25,000,000 rows a day the round is as dear as the budget allows: the young listing (about 125,000
+ * visible rows, 25 pages) three times and the settling run (7) twice in a rolling 5 minutes is more than
+ * 90, so young runs would be cut short and their youngest rows wait a third interval. Two things bring it
+ * within 90. The young listing's oldest interval (rows 10 to 11 minutes old, all visible by then) moves to
+ * the settling run as a slice: read one interval before the young run would, it still reads every row
+ * there within two intervals of showing, and costs no more rows (any wider a split would read a minute of
+ * rows twice); a later status may then wait for the settled pass, up to about 7 minutes. And windows are
+ * long (window.ts `maxWindowRows`), so the young listing is one window, not six ending in part-full pages.
+ * Measured (bench/reread-scaled.ts, 50× and 100×, seed 42): 88 requests per 5 minutes at 25M, 83 at 22M,
+ * new rows within 120 s at p99, 0/0.
  * The round's costs are estimates, so they are planned as windows are, for pages 92 % full (window.ts
  * PAGE_FILL): an unsliced round estimated at exactly 90 (the real bench at 25M, in the simulated day's 0.9×
- * hours: young runs of 22, settling runs of 12) left no room for a young listing a few rows longer than
- * estimated, and its rows waited a third interval (new-row lag p99 162 s). Planned with that room, every
- * volume from 15 to 25 million rows a day keeps new rows within 120 s (50×, 63 to 88 requests).
+ * hours) left no room for a young listing a few rows longer than estimated, and its rows waited a third
+ * interval (new-row lag p99 162 s).
  *
  * None of this decides what is safe: a re-read left unfinished only leaves the cursor, and the dedup keys
  * behind readUpTo, where they are; no-loss rests on the cursor rule alone.

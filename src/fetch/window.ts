@@ -27,7 +27,10 @@ import { parseTimeExpression } from '../time/expressions.js';
 export interface FetchTuning {
   /**
    * Windows end this long before now, and the cursor trails reads by it: our clock may run ahead of
-   * Graph's, and Graph refuses an end in the future.
+   * Graph's, and Graph refuses an end in the future. Seconds, not a minute: at high volume the young
+   * listing must reach as far behind now − margin as the settled pass minus five intervals, so every
+   * second of margin is a second of fully visible rows read again each young run, and rows received in
+   * the margin wait for the next young run (lookback.ts). 15 s is many times what an NTP-synced clock is off.
    */
   safetyMarginMs: number;
   /** Starts stay this far inside the 90 days, so a listing that takes a while is still accepted. */
