@@ -6,6 +6,7 @@
  */
 import { Agent } from 'undici';
 import { isCommandError } from '../src/engine/types.js';
+import { DEFAULT_TUNING } from '../src/fetch/window.js';
 import { main } from '../src/main.js';
 import {
   DAY,
@@ -163,8 +164,8 @@ export async function runThroughput(sim: SimulatorProcess, rowsTarget: number, l
   const passes: PassResult[] = [];
   try {
     for (let pass = 0; pass < passCount; pass++) {
-      // The collector ends its window a minute before now (its safety margin); so does the floor.
-      passes.push(await timed('floor', sim, () => floorPass(sim, startMs, Date.now() - MINUTE, dispatcher)));
+      // The collector ends its window its safety margin before now; so does the floor.
+      passes.push(await timed('floor', sim, () => floorPass(sim, startMs, Date.now() - DEFAULT_TUNING.safetyMarginMs, dispatcher)));
       log(`  floor:     ${JSON.stringify(passes.at(-1))}`);
       passes.push(await timed('collector', sim, () => collectorPass(sim, startMs, 1_000_000)));
       log(`  collector: ${JSON.stringify(passes.at(-1))}`);
@@ -183,7 +184,7 @@ export async function runThroughput(sim: SimulatorProcess, rowsTarget: number, l
   const simPerEvent = (p: PassResult) => (p.simulatorCpuMicros === undefined ? undefined : round(p.simulatorCpuMicros / Math.max(1, p.events), 2));
   return {
     rowsTarget,
-    window: { start: new Date(startMs).toISOString(), end: 'now - 1 min at each pass' },
+    window: { start: new Date(startMs).toISOString(), end: `now - ${DEFAULT_TUNING.safetyMarginMs / 1000} s at each pass` },
     floorEventsPerSecond: floor.eventsPerSecond,
     floorCpuMicrosPerEvent: floorCpu,
     collectorEventsPerSecond: collector.eventsPerSecond,
