@@ -3,7 +3,7 @@
  * (by default 500×: pages of 10 rows instead of 5000, windows of 1/500 of window.ts DEFAULT_TUNING's rows) on the in-memory
  * FakeGraph, rows visible up to 10 minutes late and final up to 5 minutes after, lookback 15, interval 1
  * minute. Not part of `npm run bench` (bench/steady.ts is the real thing, over HTTPS and the
- * simulator); used to choose lookback.ts's YOUNG_SHARE, STATUS_BAND and VISIBLE_SHARE. Figures past a
+ * simulator); used to choose lookback.ts's YOUNG_SHARE and VISIBLE_SHARE and the safety margin. Figures past a
  * 20-minute warm-up. At 500× a window holds a few dozen rows, so its count varies by ±15 % and some spill
  * onto a page of their own; 50× (pages of 100 rows, about 20 s) comes closer to the real thing.
  *

@@ -4,8 +4,9 @@
  * was read whole), until caught up, `max_fetch` rows read, the deadline passed, or the request budget spent.
  *
  * Windows come in passes (lookback.ts decides which): one pass from the cursor to now − margin (low
- * volume, a backlog, a first run), or, at high volume, the new data from readUpTo first and then the
- * look-back re-read from where the last run left it, within this run's share of the request budget.
+ * volume, a backlog, a first run), or, at high volume, runs that take turns: a young run re-reads the young
+ * part of the look-back with the new data, within its share of the request budget, and a settling run
+ * reads the settled part from the cursor.
  * Either way the cursor moves only by a window that starts at it (window.ts), so which pass a window
  * belongs to never matters for what is sent or lost.
  *

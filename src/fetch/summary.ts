@@ -22,7 +22,7 @@ export interface FetchRunSummary {
   lookback: {
     order: RereadPlan['order'];
     reason: RereadPlan['reason'];
-    /** The re-read started a new round this run (at the cursor; tiered: a settling run, with the status band). */
+    /** The re-read started a new round this run (at the cursor; tiered: a settling run, and a slice at the budget's limit). */
     roundStart: boolean;
     /** The re-read continues from `rereadFrom` next run (it stopped at this run's share, or a tiered round is half done). */
     continuesNextRun: boolean;
