@@ -274,7 +274,8 @@ function planTiered(
   // Half an interval of slack: runs are not exactly an interval apart.
   const settlingDue = !youngDue && settledEndMs - cursorMs > (ROUND_RUNS - 0.5) * intervalMs;
   if (settlingDue) {
-    // The slice: the interval behind the one the young run starts at next run (where this run's ends).
+    // Sliced: also the interval behind the one the young run starts at next run (where this run's ends).
+    // Unsliced: nothing besides the settled part (an empty re-read at its end).
     const sliceFromMs = sliced ? inLookback(slicedYoungFrom(input)) : settledEndMs;
     const sliceUntilMs = sliced ? inLookback(sliceFromMs + intervalMs) : settledEndMs;
     return { ...common, rereadFromMs: sliceFromMs, rereadUntilMs: sliceUntilMs, settledEndMs, roundStart: true };
