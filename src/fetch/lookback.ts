@@ -22,18 +22,11 @@
  * That round re-reads old minutes as often as young ones, yet rows appear late (Graph: up to about 10
  * minutes) and change status soon after (about 5), so at steady state the plan is tiered instead
  * (planTiered), in rounds of two runs: a young run reads the young part of the look-back and the new data
- * in one listing; a settling run reads the settled part from the cursor (which moves it), and nothing else.
- * A row is then read at about 2, 4, …, 12 minutes of age (few rows are visible yet at the first reads) and
- * once settled, five minutes after its last young read. Requests go by pages, and a listing's last page is
- * seldom full, so the plan also keeps listings few and long: the young part and the new data are one
- * listing, the settled part is read two intervals at a time, and the young listing's windows are planned
- * for the rows visible now (window.ts `visibleRampMs`).
- * At 1.16× the mean of 10,000,000 rows a day (the busiest part of the bench's steady run) this spends 44
- * requests per 5 minutes (bench/reread-scaled.ts, 10× and 50×, seeds 42 and 1234; 46 at 50× with seed 7,
- * where a young listing of 100-row pages now and then ends one page later), where the plan with a status
- * band, a new-data listing in the settling run and a one-minute margin spent 50, re-reading the young part
- * half per run 55 and the whole look-back in rounds 69 to 79; every new row is still read within two
- * intervals of when a listing could first return it, every later status within 5 minutes.
+ * in one listing; a settling run reads the settled part from the cursor (which moves it), and nothing else
+ * (why that is enough, and what it costs at 10,000,000 rows a day: planTiered). Requests go by pages, and a
+ * listing's last page is seldom full, so the plan also keeps listings few and long: the young part and the
+ * new data are one listing, the settled part is read two intervals at a time, and the young listing's
+ * windows are planned for the rows visible now (window.ts `visibleRampMs`).
  *
  * At 25,000,000 rows a day the round is as dear as the budget allows: the young listing (about 125,000
  * visible rows, 25 pages) three times and the settling run (7) twice in a rolling 5 minutes is more than
@@ -247,8 +240,11 @@ export const ROUND_RUNS = 2;
  * without a status band between them. And with a margin of seconds, not a minute (window.ts), a row that
  * shows up in the settling run's interval waits for the next young run, still within two intervals of when
  * a listing could first return it, so the settling run reads no new data. A round is then 12 + 4 requests:
- * 3 young and 2 settling runs in a rolling 5 minutes are 44 (the band, new-data listing and 1-minute margin
- * of the plan before made it 50: three listings a settling run, each ending in a part-full page).
+ * 3 young and 2 settling runs in a rolling 5 minutes are 44 (bench/reread-scaled.ts, 10× and 50×, seeds 42
+ * and 1234; 46 at 50× with seed 7, where a listing of 100-row pages now and then ends a page later). The
+ * plan before, with a status band, a new-data listing in the settling run and a one-minute margin, made it
+ * 50: three listings a settling run, each ending in a part-full page; re-reading the young part half per
+ * run took 55, and the whole look-back in rounds 69 to 79.
  *
  * When those runs would take the busiest budget window past the limit, and slicing makes it less (25M rows
  * a day: the young listing is about 25 pages), the young listing's oldest interval (rows 10 to 11 minutes

@@ -115,7 +115,7 @@ async function readIntoBuffer(reader: ReadableStreamBYOBReader, maxBytes: number
   }
 }
 
-/** Stops the transfer of a body past the limit (not awaited, as above) and says why. */
+/** Stops the transfer of a body past the limit (not awaited, for the reason readBodyWithin gives) and says why. */
 function refuseTooLarge(reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): never {
   reader.cancel().catch(() => undefined);
   throw new BodyLimitError('too_large', maxBytes);
