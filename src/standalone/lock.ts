@@ -116,6 +116,15 @@ function lockedError(dir: string, lockPath: string, owner: LockOwner | undefined
   );
 }
 
+function takeoverError(dir: string, takeoverPath: string, holder: LockOwner | undefined): IntegrationError {
+  const who = holder ? `process ${holder.pid} on ${holder.hostname}` : 'another process';
+  return new IntegrationError(
+    'state_locked',
+    `The state directory ${dir} is being taken over from a stopped run by ${who}, which has not finished. ` +
+      `Only one o365-message-trace may use a state directory at a time: try again in a moment. If no such process is running, delete ${takeoverPath}.`,
+  );
+}
+
 /**
  * Hard-links the complete candidate to `lock`. Where the file system has no hard links, falls back to an
  * exclusive create: equally exclusive, but a reader may briefly see the lock before its content.
@@ -154,63 +163,110 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   }
 }
 
-/** A takeover left behind by a process that died in the middle of one is cleared after this long. */
+/** A takeover whose holder cannot be checked (unreadable, or from another host) is abandoned after this long. */
 const ABANDONED_TAKEOVER_MS = 10_000;
+/** How long to wait for another process's takeover to finish: it takes milliseconds when its holder runs. */
+const TAKEOVER_WAIT_MS = 2_000;
+const TAKEOVER_POLL_MS = 20;
+
+interface Liveness {
+  hostname: string;
+  alive: (pid: number) => boolean;
+  identityOf: (pid: number) => string | undefined;
+}
+
+/** Whether a lock (or takeover) record names a process on this host that no longer runs. */
+function ownerGone(record: LockOwner, liveness: Liveness): boolean {
+  return record.hostname === liveness.hostname && !ownerRuns(record, liveness.alive, liveness.identityOf);
+}
 
 /**
- * Removes a stale lock, if it is still the stale one. Only the holder of `lock.takeover` (created with
- * O_EXCL) may remove a lock, so two processes that both found the same stale lock cannot remove a lock the
- * other has just created: the live lock is never moved or removed by anyone but its owner. Returns true when
- * the stale lock is gone and the caller may try to create its own; false when another process is taking
- * over (or took over) at the same time.
+ * Whether the takeover file was left by a process that died in the middle of a takeover (a crash there,
+ * or a SIGKILL, is as likely as anywhere else). Its holder is checked like a lock's owner; a holder that
+ * cannot be checked is given ABANDONED_TAKEOVER_MS.
  */
-async function removeStale(lockPath: string, stale: LockOwner, nowMs: number): Promise<boolean> {
+async function takeoverAbandoned(takeoverPath: string, holder: LockOwner | undefined, liveness: Liveness): Promise<boolean> {
+  if (holder !== undefined && holder.hostname === liveness.hostname) return ownerGone(holder, liveness);
+  const age = await stat(takeoverPath).then((info) => Date.now() - info.mtimeMs).catch(() => 0);
+  return age > ABANDONED_TAKEOVER_MS;
+}
+
+type Removal = { removed: true } | { removed: false; takeoverHolder: LockOwner | undefined };
+
+/**
+ * Removes a stale lock, if it is still the stale one. Only the holder of `lock.takeover` may remove a lock,
+ * so two processes that both found the same stale lock cannot remove a lock the other has just created:
+ * the live lock is never moved or removed by anyone but its owner. The takeover file is created complete
+ * (as the lock is) with our record, so that a process finding it can tell a takeover in progress from one
+ * whose holder died, and clear the latter. `removed: false` means another process is taking over now.
+ */
+async function removeStale(lockPath: string, stale: LockOwner, us: LockOwner, liveness: Liveness): Promise<Removal> {
   const takeoverPath = `${lockPath}.takeover`;
-  let takeover: Awaited<ReturnType<typeof open>>;
-  try {
-    takeover = await open(takeoverPath, 'wx', PRIVATE_FILE_MODE);
-  } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw error;
-    const since = await stat(takeoverPath).then((info) => nowMs - info.mtimeMs).catch(() => 0);
-    if (since > ABANDONED_TAKEOVER_MS) await rm(takeoverPath, { force: true });
-    return false;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    if (await tryCreate(takeoverPath, us)) {
+      try {
+        const current = await readOwner(lockPath);
+        if (current !== undefined && current.token !== stale.token) return { removed: false, takeoverHolder: undefined };
+        await rm(lockPath, { force: true });
+        return { removed: true };
+      } finally {
+        await removeIfOurs(takeoverPath, us.token);
+      }
+    }
+    const holder = await readOwner(takeoverPath);
+    if (!(await takeoverAbandoned(takeoverPath, holder, liveness))) return { removed: false, takeoverHolder: holder };
+    if (holder === undefined) await rm(takeoverPath, { force: true });
+    else await removeIfOurs(takeoverPath, holder.token);
   }
-  try {
-    await takeover.close();
-    const current = await readOwner(lockPath);
-    if (current === undefined) return true; // already gone
-    if (current.token !== stale.token) return false; // taken over by another process meanwhile
-    await rm(lockPath, { force: true });
-    return true;
-  } finally {
-    await rm(takeoverPath, { force: true });
+  return { removed: false, takeoverHolder: await readOwner(takeoverPath) };
+}
+
+/** Removes a lock or takeover file if it still holds the record with this token. */
+async function removeIfOurs(path: string, token: string): Promise<void> {
+  if ((await readOwner(path))?.token === token) await rm(path, { force: true });
+}
+
+/** Resolves once the takeover file is gone, or after TAKEOVER_WAIT_MS. */
+async function takeoverEnded(takeoverPath: string): Promise<boolean> {
+  for (let waited = 0; waited < TAKEOVER_WAIT_MS; waited += TAKEOVER_POLL_MS) {
+    if ((await stat(takeoverPath).catch(() => undefined)) === undefined) return true;
+    await new Promise((resolveWait) => setTimeout(resolveWait, TAKEOVER_POLL_MS));
   }
+  return false;
 }
 
 export async function acquireStateLock(dir: string, options: AcquireLockOptions = {}): Promise<StateLock> {
   const lockPath = join(dir, LOCK_FILE_NAME);
-  const alive = options.isProcessAlive ?? isProcessAlive;
-  const identityOf = options.processIdentity ?? processIdentity;
-  const identity = identityOf(process.pid);
+  const liveness: Liveness = {
+    hostname: hostname(),
+    alive: options.isProcessAlive ?? isProcessAlive,
+    identityOf: options.processIdentity ?? processIdentity,
+  };
+  const identity = liveness.identityOf(process.pid);
   const owner: LockOwner = {
     pid: process.pid,
-    hostname: hostname(),
+    hostname: liveness.hostname,
     startedAt: new Date((options.now ?? Date.now)()).toISOString(),
     token: randomBytes(8).toString('hex'),
     ...(identity === undefined ? {} : { identity }),
   };
 
-  // Two attempts: the second follows the removal of a stale lock.
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+  // A few rounds: after a stale lock is removed, or after another process's takeover of one has ended
+  // (it then holds the lock, or died in the middle and left the lock stale again).
+  for (let round = 0; round < 4; round += 1) {
     if (await tryCreate(lockPath, owner)) {
       await syncDirectory(dir);
       return createHeldLock(lockPath, owner);
     }
     const current = await readOwner(lockPath);
-    // A pid can be checked only on its own host; a lock from another host is respected.
-    const stale = current !== undefined && current.hostname === owner.hostname && !ownerRuns(current, alive, identityOf);
-    if (!stale || !(await removeStale(lockPath, current, Date.now()))) {
-      throw lockedError(dir, lockPath, current ?? (await readOwner(lockPath)));
+    // Released between our attempt and the read: try again.
+    if (current === undefined && (await stat(lockPath).catch(() => undefined)) === undefined) continue;
+    // A pid can be checked only on its own host; a lock from another host, or one we cannot read, is respected.
+    if (current === undefined || !ownerGone(current, liveness)) throw lockedError(dir, lockPath, current);
+    const removal = await removeStale(lockPath, current, owner, liveness);
+    if (removal.removed) continue;
+    if (!(await takeoverEnded(`${lockPath}.takeover`))) {
+      throw takeoverError(dir, `${lockPath}.takeover`, removal.takeoverHolder);
     }
   }
   throw lockedError(dir, lockPath, await readOwner(lockPath));

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -323,6 +323,55 @@ describe('state directory lock', () => {
     expect(identityFromProc('boot-a', fields('node'))).not.toBe(identityFromProc('boot-b', fields('node')));
     expect(identityFromProc('', fields('node'))).toBeUndefined();
     expect(identityFromProc('boot-a', '4321 (node) S 1')).toBeUndefined();
+  });
+
+  // A process can die in the middle of taking over a stale lock as well as anywhere else (CI saw a SIGKILL
+  // land there): the takeover file it leaves must not keep every later run out.
+  async function staleLockWithTakeover(takeover: string): Promise<void> {
+    const child = spawnSnippet('process.exit(0)');
+    await once(child, 'exit');
+    await open();
+    await opened.splice(0)[0]?.close();
+    const record = { pid: child.pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'dead' };
+    await writeFile(join(dir, LOCK_FILE_NAME), JSON.stringify(record));
+    await writeFile(join(dir, `${LOCK_FILE_NAME}.takeover`), takeover.replace('$DEAD', JSON.stringify({ ...record, token: 'dead-takeover' })));
+  }
+
+  it('takes over a stale lock whose earlier takeover was left by a process that died in the middle of it', async () => {
+    await staleLockWithTakeover('$DEAD');
+    const started = Date.now();
+    const engine = await open();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await engine.getLastRun()).toEqual({});
+    expect(await readFile(join(dir, LOCK_FILE_NAME), 'utf8')).toContain(`"pid":${process.pid}`);
+    expect(await readdir(dir)).not.toContain(`${LOCK_FILE_NAME}.takeover`);
+  });
+
+  it('clears a takeover file it cannot read once it is older than 10 s, and takes over the stale lock', async () => {
+    await staleLockWithTakeover('garbage');
+    const takeover = join(dir, `${LOCK_FILE_NAME}.takeover`);
+    expect((await failureOf(openFileEngine({ dir, log: quietLog }))).message).toContain(takeover);
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(takeover, minuteAgo, minuteAgo);
+    const engine = await open();
+    expect(await engine.getLastRun()).toEqual({});
+    expect(await readdir(dir)).not.toContain(`${LOCK_FILE_NAME}.takeover`);
+  });
+
+  it.runIf(procHasIdentity)('waits for a takeover by a live process, then names that process and its takeover file', async () => {
+    const live = spawnSnippet('console.log("READY"); setInterval(() => {}, 1000);');
+    await waitForLine(live, 'READY');
+    const pid = live.pid as number;
+    await staleLockWithTakeover(
+      JSON.stringify({ pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'live', identity: processIdentity(pid) }),
+    );
+    const started = Date.now();
+    const error = await failureOf(openFileEngine({ dir, log: quietLog }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect(error.code).toBe('state_locked');
+    expect(error.message).toContain(`process ${pid}`);
+    expect(error.message).toContain(join(dir, `${LOCK_FILE_NAME}.takeover`));
+    expect(await readFile(join(dir, `${LOCK_FILE_NAME}.takeover`), 'utf8')).toContain('"token":"live"');
   });
 
   it('respects a lock from another host and one it cannot read', async () => {
