@@ -10,7 +10,8 @@
  * status outside the table is stored as a 48-bit hash of the whole key with no flags. Serialized by
  * seen-codec.ts, about 47 bits a row at 130 rows a second instead of 56, base64 (7.9 characters a row):
  * 1,000,000 rows a day with a 15-minute lookback is about 80 KB, 10,000,000 rows a day about 820 KB, or
- * 1.15 MB at the 1.4× busiest hours of the day.
+ * 1.15 MB at the 1.4× busiest hours of the day. In memory, the rows with a flagged status are one hash table
+ * of typed arrays keyed by (second, hash) (row-table.ts).
  *
  * The hash is SipHash-1-3 (sip-hash.ts) keyed with 16 random bytes drawn when the set is made and kept with
  * it in the state (`seenSeed`). Keyed, because the inputs are partly chosen by outsiders: whoever sends a
@@ -37,6 +38,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type CodedGroup, decodeSeen, encodeSeen, HASH_BITS, type SeenFormat } from './seen-codec.js';
+import { RowTable } from './row-table.js';
 import { type SipKey, sipHash48, sipKey } from './sip-hash.js';
 
 /** Status flags, one bit each. Graph spells them in camelCase; compared case-insensitively. */
@@ -121,72 +123,13 @@ function copyUnits(text: string, at: number): number {
   return at + text.length;
 }
 
-/**
- * One second's keys. A 48-bit hash held as a number key would be a heap object of its own, one per row (V8
- * keeps small integers in the pointer, doubles not): 200,000 of them a run, promoted and marked by every
- * collection. So a row is held as two small integers: its hash's low 30 bits as the key, its high 18 bits
- * and its status flags as the value. Two rows of one second whose hashes share the low 30 bits (with n rows
- * in a second, about n² / 2^31 such pairs: one in some 90 seconds of 5,000 rows each) are told apart by the
- * rest, the later one kept in `wide` by its whole hash; nothing is lost or merged.
- */
-interface Group {
-  /** Low 30 bits of a row hash → its high 18 bits × 256 + the status flags already sent. */
-  rows: Map<number, number>;
-  /** Whole row hash → flags, for a row whose low bits another row of this second holds in `rows`. */
-  wide: Map<number, number> | undefined;
-  /** Whole-key hashes of statuses outside the table. */
-  others: Set<number> | undefined;
-  /** Hashed as state version 2 did (SHA-256), because its hashes were read from such a state. */
-  legacy: boolean;
-}
-
-const LOW_BITS = 2 ** 30;
-/** The flags fit in 8 bits (STATUS_FLAGS), so the high 18 bits and the flags make a 26-bit integer. */
-const FLAG_SPAN = 256;
-
-function newGroup(legacy: boolean): Group {
-  return { rows: new Map(), wide: undefined, others: undefined, legacy };
-}
-
-/** The status flags sent for the row whose hash this is (0: none). */
-function flagsOf(group: Group, hash: number): number {
-  const low = hash % LOW_BITS;
-  const held = group.rows.get(low);
-  if (held !== undefined && Math.floor(held / FLAG_SPAN) === (hash - low) / LOW_BITS) return held % FLAG_SPAN;
-  return group.wide?.get(hash) ?? 0;
-}
-
-function setFlags(group: Group, hash: number, flags: number): void {
-  const low = hash % LOW_BITS;
-  const high = (hash - low) / LOW_BITS;
-  const held = group.rows.get(low);
-  if (held === undefined || Math.floor(held / FLAG_SPAN) === high) {
-    group.rows.set(low, high * FLAG_SPAN + flags);
-    return;
-  }
-  group.wide ??= new Map();
-  group.wide.set(hash, flags);
-}
-
-function hasOther(group: Group, hash: number): boolean {
-  return group.others?.has(hash) ?? false;
-}
-
-function addOther(group: Group, hash: number): void {
-  group.others ??= new Set();
-  group.others.add(hash);
-}
-
-/** Every row of the group as [whole hash, flags]. */
-function rowEntries(group: Group): [number, number][] {
-  const entries: [number, number][] = [];
-  for (const [low, held] of group.rows) entries.push([Math.floor(held / FLAG_SPAN) * LOW_BITS + low, held % FLAG_SPAN]);
-  if (group.wide) for (const entry of group.wide) entries.push(entry);
-  return entries;
-}
-
 export class SeenSet {
-  private readonly groups = new Map<number, Group>();
+  /** Rows with a flagged status: (second, row hash) → the flags sent. */
+  private readonly rows: RowTable;
+  /** Whole-key hashes of statuses outside the table, by second; rare, so a Set each. */
+  private readonly others: Map<number, Set<number>>;
+  /** Seconds hashed as state version 2 did (SHA-256), because their hashes were read from such a state. */
+  private readonly legacy: Set<number>;
   private readonly seedBytes: Buffer;
   private readonly key: SipKey;
   // has() then add() of the same new key is the usual pair: its hash is computed once.
@@ -194,9 +137,12 @@ export class SeenSet {
   private lastHash = 0;
 
   /** `seed`: the 16 bytes of the hash key; a new set draws them at random. */
-  constructor(seed: Uint8Array = randomBytes(SEED_BYTES)) {
+  constructor(seed: Uint8Array = randomBytes(SEED_BYTES), parts?: { rows: RowTable; others: Map<number, Set<number>>; legacy: Set<number> }) {
     this.seedBytes = Buffer.from(seed);
     this.key = sipKey(this.seedBytes);
+    this.rows = parts?.rows ?? new RowTable();
+    this.others = parts?.others ?? new Map();
+    this.legacy = parts?.legacy ?? new Set();
   }
 
   /** The hash key as 32 hex digits, to keep with the serialized set. */
@@ -204,8 +150,12 @@ export class SeenSet {
     return this.seedBytes.toString('hex');
   }
 
-  private hashOf(key: DedupKey, group: Group | undefined): number {
-    if (group?.legacy) return legacyHash48(key);
+  private isLegacy(second: number): boolean {
+    return this.legacy.size > 0 && this.legacy.has(second);
+  }
+
+  private hashOf(key: DedupKey): number {
+    if (this.isLegacy(key.second)) return legacyHash48(key);
     if (key !== this.lastKey) {
       this.lastKey = key;
       const length = unitsOf(key);
@@ -215,15 +165,13 @@ export class SeenSet {
   }
 
   has(key: DedupKey): boolean {
-    const group = this.groups.get(key.second);
-    if (!group) return false;
-    const hash = this.hashOf(key, group);
-    if (key.flag === 0) return hasOther(group, hash);
-    return (flagsOf(group, hash) & key.flag) !== 0;
+    const hash = this.hashOf(key);
+    if (key.flag === 0) return this.others.get(key.second)?.has(hash) ?? false;
+    return (this.rows.get(key.second, hash) & key.flag) !== 0;
   }
 
   add(key: DedupKey): void {
-    this.addHashed(key.second, this.hashOf(key, this.groups.get(key.second)), key.flag, false);
+    this.addHashed(key.second, this.hashOf(key), key.flag, false);
   }
 
   /**
@@ -236,72 +184,85 @@ export class SeenSet {
     const status = row.status;
     const flag = statusFlag(status);
     const recipient = row.recipientAddress ?? '';
-    let group = this.groups.get(second);
-    const hash = group?.legacy
+    const hash = this.isLegacy(second)
       ? legacyHash48({ second, flag, id: row.id, recipient, status })
       : sipHash48(this.key, units, unitsOfFields(row.id, recipient, flag > 0 ? undefined : status));
-    if (!group) {
-      group = newGroup(false);
-      this.groups.set(second, group);
-    }
     if (flag === 0) {
-      if (hasOther(group, hash)) return false;
-      addOther(group, hash);
+      if (this.others.get(second)?.has(hash)) return false;
+      this.addOther(second, hash);
       return true;
     }
-    const flags = flagsOf(group, hash);
+    const flags = this.rows.get(second, hash);
     if ((flags & flag) !== 0) return false;
-    setFlags(group, hash, flags | flag);
+    this.rows.set(second, hash, flags | flag);
     return true;
   }
 
-  private addHashed(second: number, hash: number, flag: number, legacy: boolean): void {
-    let group = this.groups.get(second);
-    if (!group) {
-      group = newGroup(legacy);
-      this.groups.set(second, group);
+  private addOther(second: number, hash: number): void {
+    let hashes = this.others.get(second);
+    if (hashes === undefined) {
+      hashes = new Set();
+      this.others.set(second, hashes);
     }
-    if (flag === 0) addOther(group, hash);
-    else setFlags(group, hash, flagsOf(group, hash) | flag);
+    hashes.add(hash);
+  }
+
+  private addHashed(second: number, hash: number, flag: number, legacy: boolean): void {
+    if (legacy) this.legacy.add(second);
+    if (flag === 0) this.addOther(second, hash);
+    else this.rows.set(second, hash, this.rows.get(second, hash) | flag);
   }
 
   /** Forgets rows received before `epochMs` (a later run never reads them again). */
   pruneBefore(epochMs: number): void {
     const first = Math.ceil(epochMs / 1000);
-    for (const second of this.groups.keys()) if (second < first) this.groups.delete(second);
+    this.rows.pruneBefore(first);
+    for (const second of this.others.keys()) if (second < first) this.others.delete(second);
+    for (const second of this.legacy) if (second < first) this.legacy.delete(second);
   }
 
   /** Stored entries (rows plus whole-key hashes). */
   get size(): number {
-    let total = 0;
-    for (const group of this.groups.values()) total += group.rows.size + (group.wide?.size ?? 0) + (group.others?.size ?? 0);
+    let total = this.rows.size;
+    for (const hashes of this.others.values()) total += hashes.size;
     return total;
   }
 
   /** Seconds still hashed the way state version 2 did. */
   get legacySeconds(): number {
-    let total = 0;
-    for (const group of this.groups.values()) if (group.legacy) total++;
-    return total;
+    return this.legacy.size;
   }
 
   clone(): SeenSet {
-    const copy = new SeenSet(this.seedBytes);
-    for (const [second, group] of this.groups) {
-      copy.groups.set(second, {
-        rows: new Map(group.rows),
-        wide: group.wide && new Map(group.wide),
-        others: group.others && new Set(group.others),
-        legacy: group.legacy,
-      });
-    }
-    return copy;
+    return new SeenSet(this.seedBytes, {
+      rows: this.rows.clone(),
+      others: new Map([...this.others].map(([second, hashes]) => [second, new Set(hashes)])),
+      legacy: new Set(this.legacy),
+    });
   }
 
   /** Deterministic: seconds ascending, entries by (hash, flags); see seen-codec.ts. The seed is not in it. */
   serialize(): string {
-    const seconds = [...this.groups.keys()].sort((a, b) => a - b);
-    return encodeSeen(seconds.map((second) => codedGroup(second, this.groups.get(second) as Group)));
+    const bySecond = new Map<number, [number, number][]>();
+    const entriesOf = (second: number): [number, number][] => {
+      let entries = bySecond.get(second);
+      if (entries === undefined) {
+        entries = [];
+        bySecond.set(second, entries);
+      }
+      return entries;
+    };
+    this.rows.forEach((second, hash, flags) => {
+      entriesOf(second).push([hash, flags]);
+    });
+    for (const [second, hashes] of this.others) for (const hash of hashes) entriesOf(second).push([hash, 0]);
+    const seconds = [...bySecond.keys()].sort((a, b) => a - b);
+    return encodeSeen(
+      seconds.map((second): CodedGroup => {
+        const entries = (bySecond.get(second) as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+        return { second, entries, legacy: this.legacy.has(second) };
+      }),
+    );
   }
 
   /**
@@ -315,11 +276,4 @@ export class SeenSet {
     decodeSeen(text, format, (second, hash, flags, marked) => set.addHashed(second, hash, flags, format < 3 || marked));
     return set;
   }
-}
-
-function codedGroup(second: number, group: Group): CodedGroup {
-  const entries = rowEntries(group);
-  if (group.others) for (const hash of group.others) entries.push([hash, 0]);
-  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  return { second, entries, legacy: group.legacy };
 }
