@@ -64,6 +64,12 @@ describe('RowTable', () => {
     for (const [i, second] of seconds.entries()) expect(table.get(second, 2 ** 40)).toBe(1 + (i % 255));
   });
 
+  it('refuses a second it cannot hold rather than keeping another', () => {
+    const table = new RowTable();
+    for (const second of [-1, 2 ** 32, 1.5, Number.NaN]) expect(() => table.set(second, 1, 1)).toThrow(RangeError);
+    expect(table.size).toBe(0);
+  });
+
   it('clones into a table that changes apart from the original', () => {
     const table = new RowTable();
     table.set(1_780_000_000, 42, 1);
