@@ -160,6 +160,12 @@ export interface RereadPlan {
 /** Pages up to which the look-back and the new data are read whole every run, in one listing. */
 export const ONE_LISTING_PAGES = 4;
 
+/** Where an earlier run's re-read stopped, when that is still between the cursor and readUpTo (it goes on from there). */
+function rereadStoppedInside(input: Pick<RereadInput, 'rereadFromMs' | 'cursorMs' | 'readUpToMs'>): number | undefined {
+  const from = input.rereadFromMs;
+  return from !== undefined && from > input.cursorMs && from < input.readUpToMs ? from : undefined;
+}
+
 /**
  * How this run reads. One pass from the cursor, uncapped, when there is nothing to re-read, the density is
  * unknown, everything is a few pages, or far behind; else the new data first, then the re-read from
@@ -170,8 +176,7 @@ export function planReread(input: RereadInput): RereadPlan {
   const allowance = allowancePerInterval(input.intervalMs, input.budget);
   const rate = input.rowsPerMinute;
   const rowsIn = (fromMs: number, toMs: number): number => (rate === undefined ? 0 : (rate * Math.max(0, toMs - fromMs)) / MINUTE_MS);
-  const inside = input.rereadFromMs !== undefined && input.rereadFromMs > input.cursorMs && input.rereadFromMs < input.readUpToMs;
-  const rereadFromMs = inside ? (input.rereadFromMs as number) : input.cursorMs;
+  const rereadFromMs = rereadStoppedInside(input) ?? input.cursorMs;
   const lookbackRequests = estimateRequests(rowsIn(rereadFromMs, input.readUpToMs), input.windowRows, input.pageSize);
   const newRequests = estimateRequests(rowsIn(0, input.intervalMs), input.windowRows, input.pageSize);
   const k =
@@ -266,7 +271,8 @@ function planTiered(
   // interval moves to the settling runs.
   const unsliced = busiestWindow(input, cost.young, cost.settling);
   const sliced = unsliced > input.budget.limit && busiestWindow(input, cost.youngSliced, cost.settling + cost.slice) < unsliced;
-  const youngDue = input.rereadFromMs !== undefined && input.rereadFromMs > cursorMs && input.rereadFromMs < readUpToMs;
+  const stoppedAt = rereadStoppedInside(input);
+  const youngDue = stoppedAt !== undefined;
   // Half an interval of slack: runs are not exactly an interval apart.
   const settlingDue = !youngDue && settledEndMs - cursorMs > (ROUND_RUNS - 0.5) * intervalMs;
   if (settlingDue) {
@@ -278,7 +284,7 @@ function planTiered(
   }
   // Young run: from the young part's start, or on from where a young run cut short (or a slice) stopped.
   const youngFromMs = inLookback(latestEndMs - YOUNG_SHARE * lookbackMs);
-  const rereadFromMs = youngDue ? Math.max(youngFromMs, input.rereadFromMs as number) : youngFromMs;
+  const rereadFromMs = stoppedAt === undefined ? youngFromMs : Math.max(youngFromMs, stoppedAt);
   // The round's share is two runs' (2A): the young run may take what the settling run leaves of it, so that
   // a young listing a little over one run's share is still read whole every other run (while the budget has
   // room) instead of in three runs.
